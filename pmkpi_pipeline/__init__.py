@@ -1,0 +1,1 @@
+"""pmkpi_pipeline: product-marketing KPIs from GA4, Mailchimp, billing and marketing CSVs, on Dagster."""

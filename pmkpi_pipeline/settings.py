@@ -1,0 +1,199 @@
+"""The configuration contract: every ``PMKPI_*`` environment variable, parsed and validated.
+
+The variable names are a public interface (see the README). Each reader returns a typed value or
+raises :class:`ConfigError` naming the variable and what was wrong with it. Values that
+shape the asset graph (start date, timezone, window lengths) are read when the code location
+loads; credentials are read by the resources at run time through ``EnvVar``.
+"""
+
+from __future__ import annotations
+
+import os
+import zoneinfo
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+DEFAULT_START_DATE = "2025-01-01"
+DEMO_GA4_PROPERTY_ID = "100000001"
+DEMO_MAILCHIMP_API_KEY = "0123456789abcdef0123456789abcdef-us1"
+
+
+class ConfigError(ValueError):
+    """A ``PMKPI_*`` setting is missing or malformed; the message names the variable."""
+
+
+def _raw(name: str) -> str | None:
+    value = os.environ.get(name)
+    return value.strip() if value is not None and value.strip() != "" else None
+
+
+def data_dir() -> Path:
+    """``PMKPI_DATA_DIR``: where the embedded warehouse and demo data live."""
+    return Path(_raw("PMKPI_DATA_DIR") or "./.pmkpi").expanduser().resolve()
+
+
+def warehouse_path() -> Path:
+    """``PMKPI_WAREHOUSE``: the DuckDB file of the warehouse."""
+    value = _raw("PMKPI_WAREHOUSE")
+    return Path(value).expanduser().resolve() if value else data_dir() / "warehouse.duckdb"
+
+
+def billing_db_url() -> str:
+    """``PMKPI_BILLING_DB_URL``: SQLAlchemy URL of the billing database."""
+    value = _raw("PMKPI_BILLING_DB_URL")
+    if value is None:
+        return f"sqlite:///{data_dir() / 'billing.sqlite'}"
+    if "://" not in value:
+        raise ConfigError(
+            "PMKPI_BILLING_DB_URL is not a SQLAlchemy URL (expected e.g. "
+            "'postgresql+psycopg2://user:***@host/db' or 'sqlite:///path/billing.sqlite')"
+        )
+    return value
+
+
+def inputs_dir() -> Path:
+    """``PMKPI_INPUTS_DIR``: the folder holding the marketing-input CSVs."""
+    value = _raw("PMKPI_INPUTS_DIR")
+    return Path(value).expanduser().resolve() if value else data_dir() / "inputs"
+
+
+def start_date() -> date:
+    """``PMKPI_START_DATE``: the first daily partition."""
+    value = _raw("PMKPI_START_DATE") or DEFAULT_START_DATE
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(f"PMKPI_START_DATE={value!r} is not a date in YYYY-MM-DD form") from None
+
+
+def timezone() -> str:
+    """``PMKPI_TIMEZONE``: the IANA timezone days are bucketed in (match the GA4 property)."""
+    value = _raw("PMKPI_TIMEZONE") or "UTC"
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"PMKPI_TIMEZONE={value!r} is not an IANA timezone (e.g. 'UTC', 'Europe/Berlin')"
+        ) from None
+    return value
+
+
+def ga4_property_id() -> str:
+    """``PMKPI_GA4_PROPERTY_ID``: the numeric GA4 property id."""
+    value = _raw("PMKPI_GA4_PROPERTY_ID") or DEMO_GA4_PROPERTY_ID
+    if not value.isdigit():
+        raise ConfigError(f"PMKPI_GA4_PROPERTY_ID={value!r} is not a numeric GA4 property id")
+    return value
+
+
+def ga4_endpoint() -> str | None:
+    """``PMKPI_GA4_ENDPOINT``: override of the Data API endpoint (``None`` means Google's)."""
+    value = _raw("PMKPI_GA4_ENDPOINT")
+    if value is not None and not value.startswith(("http://", "https://")):
+        raise ConfigError(
+            f"PMKPI_GA4_ENDPOINT={value!r} must be an http:// or https:// URL, "
+            "e.g. http://127.0.0.1:8701"
+        )
+    return value.rstrip("/") if value else None
+
+
+def mailchimp_base_url() -> str | None:
+    """``PMKPI_MAILCHIMP_BASE_URL``: override of the Mailchimp API base (``None`` means Mailchimp's)."""
+    value = _raw("PMKPI_MAILCHIMP_BASE_URL")
+    if value is not None and not value.startswith(("http://", "https://")):
+        raise ConfigError(
+            f"PMKPI_MAILCHIMP_BASE_URL={value!r} must be an http:// or https:// URL, "
+            "e.g. http://127.0.0.1:8702/3.0"
+        )
+    return value.rstrip("/") if value else None
+
+
+def _positive_int(name: str, default: int) -> int:
+    value = _raw(name)
+    if value is None:
+        return default
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigError(f"{name}={value!r} must be a positive whole number")
+    return int(value)
+
+
+def _csv_list(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    value = _raw(name)
+    if value is None:
+        return default
+    items = tuple(item.strip() for item in value.split(",") if item.strip())
+    if not items:
+        raise ConfigError(f"{name}={value!r} must be a comma-separated list with at least one item")
+    return items
+
+
+def _fx_rates() -> dict[str, float]:
+    value = _raw("PMKPI_FX_RATES")
+    rates: dict[str, float] = {}
+    if value is None:
+        return rates
+    for item in value.split(","):
+        code, sep, rate = item.partition("=")
+        try:
+            parsed = float(rate)
+        except ValueError:
+            parsed = -1.0
+        if not sep or len(code.strip()) != 3 or parsed <= 0:
+            raise ConfigError(
+                f"PMKPI_FX_RATES has a malformed entry {item.strip()!r}; expected CODE=RATE "
+                "pairs such as 'EUR=1.08,GBP=1.27' (units of reporting currency per unit)"
+            )
+        rates[code.strip().upper()] = parsed
+    return rates
+
+
+def _float(name: str, default: float) -> float:
+    value = _raw(name)
+    if value is None:
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise ConfigError(f"{name}={value!r} is not a number") from None
+
+
+@dataclass(frozen=True)
+class KpiSettings:
+    """Tunable KPI parameters, each with the spec's default (see the README's table)."""
+
+    window_days: int = 30
+    email_window_days: int = 7
+    content_path_prefixes: tuple[str, ...] = ("/blog/", "/resources/")
+    onboarding_path_prefixes: tuple[str, ...] = ("/onboarding", "/docs/getting-started")
+    conversion_events: tuple[str, ...] = ("sign_up",)
+    gross_margin: float = 1.0
+    tracked_features: tuple[str, ...] = ()
+    reporting_currency: str = "USD"
+    fx_rates: dict[str, float] = field(default_factory=dict)
+    targets_file: Path | None = None
+
+
+def kpi_settings() -> KpiSettings:
+    """Read the KPI parameters (``PMKPI_WINDOW_DAYS`` and friends)."""
+    margin = _float("PMKPI_GROSS_MARGIN", 1.0)
+    if not 0 < margin <= 1:
+        raise ConfigError(f"PMKPI_GROSS_MARGIN={margin!r} must be in (0, 1]")
+    currency = (_raw("PMKPI_REPORTING_CURRENCY") or "USD").upper()
+    if len(currency) != 3 or not currency.isalpha():
+        raise ConfigError(f"PMKPI_REPORTING_CURRENCY={currency!r} is not a 3-letter currency code")
+    targets = _raw("PMKPI_TARGETS_FILE")
+    return KpiSettings(
+        window_days=_positive_int("PMKPI_WINDOW_DAYS", 30),
+        email_window_days=_positive_int("PMKPI_EMAIL_WINDOW_DAYS", 7),
+        content_path_prefixes=_csv_list("PMKPI_CONTENT_PATH_PREFIXES", ("/blog/", "/resources/")),
+        onboarding_path_prefixes=_csv_list(
+            "PMKPI_ONBOARDING_PATH_PREFIXES", ("/onboarding", "/docs/getting-started")
+        ),
+        conversion_events=_csv_list("PMKPI_CONVERSION_EVENTS", ("sign_up",)),
+        gross_margin=margin,
+        tracked_features=_csv_list("PMKPI_TRACKED_FEATURES", ()) if _raw("PMKPI_TRACKED_FEATURES") else (),
+        reporting_currency=currency,
+        fx_rates=_fx_rates(),
+        targets_file=Path(targets).expanduser().resolve() if targets else None,
+    )
