@@ -13,11 +13,14 @@ def _local_date(column: str, tz: str) -> str:
     return f"CAST(timezone('{tz}', {column} AT TIME ZONE 'UTC') AS DATE)"
 
 
-def staging_views(tz: str) -> dict[str, str]:
-    """SQL of every staging view, keyed by view name, with days bucketed in ``tz``."""
+def staging_views(tz: str, reporting_currency: str) -> dict[str, dict[str, str]]:
+    """SQL of every staging view by source then view name; days bucketed in ``tz``.
+
+    Input rows without a currency are in ``reporting_currency``.
+    """
     tz = tz.replace("'", "")
-    return {
-        # --- GA4: already typed by the raw layer; renamed for the formulas.
+    default_ccy = reporting_currency.replace("'", "")
+    return {"ga4": {
         "stg_ga4_traffic": """
             SELECT date, channel, sessions, engaged_sessions, total_users, new_users,
                    screen_page_views, average_session_duration, user_engagement_duration, key_events
@@ -29,7 +32,7 @@ def staging_views(tz: str) -> dict[str, str]:
         "stg_ga4_totals": """
             SELECT date, total_users, new_users, sessions, engaged_sessions, screen_page_views
             FROM raw_ga4_totals""",
-        # --- Mailchimp
+    }, "mailchimp": {
         "stg_mailchimp_reports": """
             SELECT campaign_id, list_id, send_date, send_time, emails_sent, unique_opens,
                    opens_total, proxy_excluded_unique_opens, unique_subscriber_clicks,
@@ -39,7 +42,7 @@ def staging_views(tz: str) -> dict[str, str]:
             SELECT date, list_id, subs, other_adds, unsubs, other_removes, emails_sent,
                    unique_opens, recipient_clicks, hard_bounce, soft_bounce
             FROM raw_mailchimp_list_activity""",
-        # --- Billing
+    }, "billing": {
         "stg_customers": f"""
             SELECT id AS customer_id, email, created_at, {_local_date('created_at', tz)} AS created_date,
                    activated_at, {_local_date('activated_at', tz)} AS activated_date,
@@ -80,22 +83,23 @@ def staging_views(tz: str) -> dict[str, str]:
                         THEN substr(event_name, 14) END AS feature,
                    date AS occurred_date
             FROM raw_billing_product_events""",
-        # --- Marketing inputs
-        "stg_marketing_spend": """
+    }, "inputs": {
+        "stg_marketing_spend": f"""
             SELECT s.date, s.channel, s.amount * fx.rate AS amount
             FROM raw_inputs_marketing_spend s
-            LEFT JOIN stg_fx_rates fx ON fx.currency = s.currency""",
+            LEFT JOIN stg_fx_rates fx ON fx.currency = COALESCE(NULLIF(upper(s.currency), ''), '{default_ccy}')""",
         "stg_social_media": """
             SELECT date, network, impressions, engagements FROM raw_inputs_social_media""",
-        "stg_industry_sales_daily": """
+        "stg_industry_sales_daily": f"""
             WITH months AS (
                 SELECT CAST(strptime(month, '%Y-%m') AS DATE) AS month_start, market,
                        total_sales * fx.rate AS total_sales
                 FROM raw_inputs_industry_sales s
-                LEFT JOIN stg_fx_rates fx ON fx.currency = s.currency)
+                LEFT JOIN stg_fx_rates fx
+                  ON fx.currency = COALESCE(NULLIF(upper(s.currency), ''), '{default_ccy}'))
             SELECT CAST(d.day AS DATE) AS date, m.market,
                    m.total_sales / day(last_day(m.month_start)) AS daily_sales
             FROM months m,
                  LATERAL generate_series(m.month_start, last_day(m.month_start), INTERVAL 1 DAY)
                    AS d(day)""",
-    }
+    }}

@@ -1,0 +1,103 @@
+"""``raw_billing``: the billing tables copied into the warehouse.
+
+State tables (customers, plans, subscriptions, invoices, refunds) are copied whole on every
+run — their rows change after creation — while the event tables (survey responses, product
+events) replace exactly the run's partitions, bucketed by the local date of their timestamp.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+
+from ... import settings
+from ...partitions import DAILY, SINGLE_RUN, partition_dates
+from ...raw_tables import (
+    BILLING_CUSTOMERS, BILLING_INVOICES, BILLING_PLANS, BILLING_PRODUCT_EVENTS, BILLING_REFUNDS,
+    BILLING_SUBSCRIPTIONS, BILLING_SURVEY_RESPONSES,
+)
+from ...warehouse import WarehouseResource, replace_rows
+from .resource import BillingDatabase, BillingError
+
+STATE_TABLES = {
+    "customers": (BILLING_CUSTOMERS, ("created_at", "activated_at")),
+    "plans": (BILLING_PLANS, ()),
+    "subscriptions": (BILLING_SUBSCRIPTIONS, ("started_at", "ended_at")),
+    "invoices": (BILLING_INVOICES, ("issued_at", "paid_at")),
+    "refunds": (BILLING_REFUNDS, ("created_at",)),
+}
+EVENT_TABLES = {
+    "survey_responses": (BILLING_SURVEY_RESPONSES, "responded_at"),
+    "product_events": (BILLING_PRODUCT_EVENTS, "occurred_at"),
+}
+
+
+def to_utc_naive(values: pd.Series, table: str, column: str, ids: pd.Series) -> pd.Series:
+    """Parse a timestamp column to naive UTC (naive values are UTC already); name the bad row."""
+    parsed = pd.to_datetime(values, utc=True, errors="coerce", format="mixed")
+    bad = parsed.isna() & values.notna()
+    if bad.any():
+        raise BillingError(
+            f"billing table {table} column {column}: value {values[bad].iloc[0]!r} "
+            f"(id {ids[bad].iloc[0]}) is not a timestamp"
+        )
+    return parsed.dt.tz_localize(None)
+
+
+def local_dates(utc_naive: pd.Series, tz: str) -> pd.Series:
+    """The calendar date in ``tz`` of naive-UTC timestamps."""
+    return utc_naive.dt.tz_localize("UTC").dt.tz_convert(tz).dt.date
+
+
+def _utc_window(start: date, end: date, tz: str) -> tuple[datetime, datetime]:
+    zone = ZoneInfo(tz)
+    lo = datetime.combine(start, time(), zone).astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+    hi = datetime.combine(end + timedelta(days=1), time(), zone).astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+    return lo, hi
+
+
+@asset(
+    partitions_def=DAILY,
+    backfill_policy=SINGLE_RUN,
+    group_name="raw_billing",
+    kinds={"sql", "duckdb"},
+    description="Billing tables from PMKPI_BILLING_DB_URL: customers, plans, subscriptions, "
+    "invoices and refunds copied whole (state that changes after creation); survey responses "
+    "and product events landed by the local date of their timestamp.",
+)
+def raw_billing(context: AssetExecutionContext, billing: BillingDatabase, warehouse: WarehouseResource):
+    """Copy the billing state tables and the run's partitions of the event tables."""
+    start, end = partition_dates(context)
+    tz = settings.timezone()
+    lo, hi = _utc_window(start, end, tz)
+    frames: dict[str, pd.DataFrame] = {}
+    with billing.connect() as con:
+        billing.verify(con, [*STATE_TABLES, *EVENT_TABLES])
+        for logical, (schema, ts_columns) in STATE_TABLES.items():
+            frame = billing.read(con, logical)
+            for column in ts_columns:
+                frame[column] = to_utc_naive(frame[column], billing.table(logical), column, frame["id"])
+            frames[logical] = frame
+        for logical, (schema, ts_column) in EVENT_TABLES.items():
+            frame = billing.read(
+                con, logical, f"WHERE {ts_column} >= :lo AND {ts_column} < :hi", {"lo": lo, "hi": hi})
+            frame[ts_column] = to_utc_naive(frame[ts_column], billing.table(logical), ts_column, frame["id"])
+            frame["date"] = local_dates(frame[ts_column], tz)
+            frames[logical] = frame
+            context.log.info(f"raw_billing: read {len(frame)} {logical} rows for {start}..{end}")
+    with warehouse.transaction() as con:
+        counts = {}
+        for logical, (schema, _) in STATE_TABLES.items():
+            counts[schema.name] = replace_rows(con, schema, frames[logical], source=f"billing {logical}")
+        for logical, (schema, _) in EVENT_TABLES.items():
+            counts[schema.name] = replace_rows(con, schema, frames[logical], start, end,
+                                               source=f"billing {logical}")
+    context.log.info(f"raw_billing {start}..{end}: landed {counts}")
+    return MaterializeResult(metadata={
+        "partition_range": f"{start}..{end}",
+        "rows": MetadataValue.json(counts),
+        "database": billing.safe_url,
+    })

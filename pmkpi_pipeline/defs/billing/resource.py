@@ -1,0 +1,99 @@
+"""The billing database resource: any SQLAlchemy URL, read-only use, tables checked before use.
+
+Errors never show the URL's password: SQLAlchemy's ``render_as_string(hide_password=True)``
+form is the only one that appears in messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+import pandas as pd
+import sqlalchemy as sa
+from dagster import ConfigurableResource
+from pydantic import PrivateAttr
+
+TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "customers": ("id", "email", "created_at", "activated_at", "acquisition_channel", "country"),
+    "plans": ("id", "name", "billing_interval", "amount_cents", "currency"),
+    "subscriptions": ("id", "customer_id", "plan_id", "quantity", "status", "started_at", "ended_at"),
+    "invoices": ("id", "customer_id", "subscription_id", "issued_at", "paid_at", "amount_cents",
+                 "currency", "status"),
+    "refunds": ("id", "invoice_id", "created_at", "amount_cents"),
+    "survey_responses": ("id", "customer_id", "survey", "score", "responded_at"),
+    "product_events": ("id", "customer_id", "event_name", "occurred_at"),
+}
+"""The billing tables and the columns the pipeline reads (KPI_SPEC.md)."""
+
+
+class BillingError(RuntimeError):
+    """The billing database is unreachable or lacks a table or column; names which."""
+
+
+class BillingDatabase(ConfigurableResource):
+    """The billing/application database (``PMKPI_BILLING_DB_URL``); table names are configurable."""
+
+    url: str
+    table_names: dict[str, str] = {}
+    _engine: object = PrivateAttr(default=None)
+
+    def table(self, logical: str) -> str:
+        """The physical name of a logical billing table (``customers`` → configured name)."""
+        return self.table_names.get(logical, logical)
+
+    @property
+    def safe_url(self) -> str:
+        """The URL with its password masked, for messages."""
+        try:
+            return sa.make_url(self.url).render_as_string(hide_password=True)
+        except sa.exc.ArgumentError:
+            return "<unparseable PMKPI_BILLING_DB_URL>"
+
+    @property
+    def engine(self) -> sa.Engine:
+        """The SQLAlchemy engine, created once."""
+        if self._engine is None:
+            try:
+                self._engine = sa.create_engine(self.url)
+            except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as exc:
+                raise BillingError(
+                    f"PMKPI_BILLING_DB_URL ({self.safe_url}) cannot be used: {type(exc).__name__}"
+                ) from None
+        return self._engine
+
+    @contextmanager
+    def connect(self) -> Iterator[sa.Connection]:
+        """A connection, with an unreachable database reported by its masked URL."""
+        try:
+            con = self.engine.connect()
+        except sa.exc.OperationalError as exc:
+            reason = str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__
+            raise BillingError(
+                f"billing database {self.safe_url} is unreachable: {reason.replace(self.url, self.safe_url)}"
+            ) from None
+        try:
+            yield con
+        finally:
+            con.close()
+
+    def verify(self, con: sa.Connection, logicals: Sequence[str]) -> None:
+        """Fail naming the table and column when the database lacks something the pipeline reads."""
+        inspector = sa.inspect(con)
+        for logical in logicals:
+            name = self.table(logical)
+            if not inspector.has_table(name):
+                raise BillingError(f"billing database {self.safe_url} has no table {name}")
+            present = {c["name"] for c in inspector.get_columns(name)}
+            missing = [c for c in TABLE_COLUMNS[logical] if c not in present]
+            if missing:
+                raise BillingError(
+                    f"billing table {name} lacks column(s) {', '.join(missing)} "
+                    f"(database {self.safe_url})"
+                )
+
+    def read(self, con: sa.Connection, logical: str, where: str = "", params: dict | None = None) -> pd.DataFrame:
+        """Rows of one billing table (the documented columns only), optionally filtered."""
+        cols = ", ".join(TABLE_COLUMNS[logical])
+        sql = f"SELECT {cols} FROM {self.table(logical)} {where}"
+        return pd.read_sql_query(sa.text(sql), con, params=params or {})

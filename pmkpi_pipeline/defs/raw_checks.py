@@ -1,0 +1,87 @@
+"""Checks on the raw layer: every day of the range landed rows (blocking), and GA4 data quality flags.
+
+A day with no rows in a table that should have rows every day (GA4 reports, list activity,
+spend, social stats) is an ERROR and blocks staging, so empty days never become KPI zeros.
+GA4 thresholding, "(other)"-row loss or a property time zone that differs from
+``PMKPI_TIMEZONE`` are WARNs: the numbers landed, but read them with care.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, MetadataValue, asset_check
+
+from .. import settings
+from ..partitions import DAILY, days, partition_dates
+from ..raw_tables import (
+    BILLING_PRODUCT_EVENTS, GA4_EVENTS, GA4_PAGES, GA4_TOTALS, GA4_TRAFFIC, INPUTS_MARKETING_SPEND,
+    INPUTS_SOCIAL_MEDIA, MAILCHIMP_LIST_ACTIVITY,
+)
+from ..warehouse import TableSchema, WarehouseResource
+
+DAILY_TABLES: dict[str, tuple[TableSchema, ...]] = {
+    "raw_ga4": (GA4_TRAFFIC, GA4_PAGES, GA4_EVENTS, GA4_TOTALS),
+    "raw_mailchimp": (MAILCHIMP_LIST_ACTIVITY,),
+    "raw_billing": (BILLING_PRODUCT_EVENTS,),
+    "raw_inputs": (INPUTS_MARKETING_SPEND, INPUTS_SOCIAL_MEDIA),
+}
+
+
+def empty_days(con, table: TableSchema, start, end) -> list:
+    """Days of start..end on which ``table`` has no rows."""
+    counts = con.execute(
+        f'SELECT "{table.partition_column}" AS d, count(*) FROM "{table.name}" '
+        f'WHERE "{table.partition_column}" BETWEEN ? AND ? GROUP BY 1', [start, end]).fetchall()
+    present = {pd.Timestamp(d).date() for d, n in counts if n}
+    return [d for d in days(start, end) if d not in present]
+
+
+def build_row_count_check(asset_name: str):
+    """``<raw asset>_rows_every_day``: each daily table has rows on every day of the range."""
+
+    @asset_check(asset=asset_name, name="rows_every_day", partitions_def=DAILY, blocking=True,
+                 description="Every day of the range has rows in " + ", ".join(
+                     t.name for t in DAILY_TABLES[asset_name]) + " (ERROR, blocks staging).")
+    def _check(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> AssetCheckResult:
+        start, end = partition_dates(context)
+        with warehouse.connect() as con:
+            missing = {t.name: empty_days(con, t, start, end) for t in DAILY_TABLES[asset_name]}
+            counts = {t.name: con.execute(
+                f'SELECT count(*) FROM "{t.name}" WHERE "{t.partition_column}" BETWEEN ? AND ?',
+                [start, end]).fetchone()[0] for t in DAILY_TABLES[asset_name]}
+        gaps = {name: [str(d) for d in ds[:20]] for name, ds in missing.items() if ds}
+        return AssetCheckResult(
+            passed=not gaps, severity=AssetCheckSeverity.ERROR,
+            metadata={"rows": MetadataValue.json(counts), "empty_days": MetadataValue.json(gaps)},
+            description=f"days without rows: {gaps}" if gaps else f"rows on every day of {start}..{end}",
+        )
+
+    return _check
+
+
+@asset_check(asset="raw_ga4", name="ga4_data_quality", partitions_def=DAILY,
+             description="GA4 responses were not thresholded, lost no rows to '(other)', and the property "
+             "time zone matches PMKPI_TIMEZONE (WARN).")
+def ga4_data_quality(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> AssetCheckResult:
+    """WARN when GA4 flagged thresholding or (other)-row loss, or its time zone differs from ours."""
+    start, end = partition_dates(context)
+    with warehouse.connect() as con:
+        flags = [(table.name, *con.execute(
+            f"SELECT bool_or(subject_to_thresholding), bool_or(data_loss_from_other_row), "
+            f"string_agg(DISTINCT property_time_zone, ',') FROM {table.name} WHERE date BETWEEN ? AND ?",
+            [start, end]).fetchone()) for table in DAILY_TABLES["raw_ga4"]]
+    problems = []
+    for report, thresholded, other_row, zones in flags:
+        if thresholded:
+            problems.append(f"{report}: subject to thresholding (small counts withheld)")
+        if other_row:
+            problems.append(f"{report}: rows rolled into '(other)'")
+        for zone in (zones or "").split(","):
+            if zone and zone != settings.timezone():
+                problems.append(f"{report}: property time zone {zone} ≠ PMKPI_TIMEZONE {settings.timezone()}")
+    return AssetCheckResult(passed=not problems, severity=AssetCheckSeverity.WARN,
+                            metadata={"problems": MetadataValue.json(problems)},
+                            description="; ".join(problems) or "no thresholding, no (other) row, time zone matches")
+
+
+RAW_CHECKS = [*(build_row_count_check(name) for name in DAILY_TABLES), ga4_data_quality]

@@ -1,0 +1,1 @@
+"""Staging: typed views over the raw tables, validated per partition range."""

@@ -1,0 +1,93 @@
+"""``kpi_<family>``: one asset per KPI family, built from the catalog.
+
+Each reads its staging upstreams through a :class:`TimeWindowPartitionMapping` reaching back
+as far as the family's longest trailing window, computes every day of the run's range in one
+set-based pass (``formulas/<family>.py``) and replaces the family's rows of that range in
+``kpi_values`` (queried through the ``kpis`` view).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pandas as pd
+from dagster import (
+    AssetExecutionContext, AssetIn, AssetKey, MaterializeResult, MetadataValue, Nothing,
+    TimeWindowPartitionMapping, asset,
+)
+
+from .. import settings
+from ..partitions import DAILY, SINGLE_RUN, partition_dates
+from ..warehouse import KPI_ROWS, WarehouseResource, replace_family_rows
+from .catalog import FAMILIES, FAMILY_UPSTREAMS, family_lookback_days
+from .formulas import FAMILY_FUNCTIONS
+
+
+def _number(value) -> float | None:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
+
+
+def latest_metadata(rows: pd.DataFrame) -> dict:
+    """Materialisation metadata: each KPI's value on the last day of the range (plotted by the UI)."""
+    if rows.empty:
+        return {}
+    last = rows[rows["date"] == rows["date"].max()]
+    metadata: dict = {}
+    for row in last.itertuples():
+        if row.dimension is not None and not pd.isna(row.dimension):
+            continue
+        value = _number(row.value)
+        metadata[row.kpi] = MetadataValue.float(value) if value is not None else MetadataValue.text(
+            f"NULL: {row.null_reason}")
+        if isinstance(row.details, str) and row.details:
+            metadata[f"{row.kpi}_details"] = MetadataValue.json(json.loads(row.details))
+    return metadata
+
+
+def build_family_asset(family: str):
+    """The ``kpi_<family>`` asset for one catalog family."""
+    cfg = settings.kpi_settings()
+    kpis = FAMILIES[family]
+    lookback = family_lookback_days(family, cfg)
+    mapping = TimeWindowPartitionMapping(start_offset=-lookback, end_offset=0,
+                                         allow_nonexistent_upstream_partitions=True)
+    upstreams = FAMILY_UPSTREAMS[family]
+    ins = {name: AssetIn(key=AssetKey(name), partition_mapping=mapping, dagster_type=Nothing)
+           for name in upstreams}
+    description = f"KPI family **{family}**: " + "; ".join(k.id for k in kpis) + ".\n\n" + "\n\n".join(
+        f"- {k.describe(cfg)}" for k in kpis)
+
+    @asset(
+        name=f"kpi_{family}",
+        ins=ins,
+        partitions_def=DAILY,
+        backfill_policy=SINGLE_RUN,
+        group_name="kpis",
+        kinds={"duckdb"},
+        description=description,
+        metadata={"kpis": MetadataValue.json([k.id for k in kpis]),
+                  "formulas": MetadataValue.md("\n".join(f"- `{k.id}`: {k.formula}" for k in kpis))},
+    )
+    def _family(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+        start, end = partition_dates(context)
+        reads = context.asset_partitions_time_window_for_input(upstreams[0])
+        with warehouse.transaction() as con:
+            rows = FAMILY_FUNCTIONS[family](con, start, end, cfg)
+            written = replace_family_rows(con, KPI_ROWS, family, rows, start, end)
+        nulls = int(rows["value"].isna().sum())
+        context.log.info(
+            f"kpi_{family} {start}..{end}: {written} rows ({nulls} NULL) from upstream partitions "
+            f"{reads.start.date()}..{end}"
+        )
+        return MaterializeResult(metadata={
+            "partition_range": f"{start}..{end}",
+            "rows": written,
+            "null_values": nulls,
+            **latest_metadata(rows),
+        })
+
+    return _family
+
+
+KPI_ASSETS = [build_family_asset(family) for family in FAMILIES]
