@@ -1,0 +1,214 @@
+"""``pmkpi``: the command line — demo, sandbox, backfill and report.
+
+``demo`` and ``sandbox`` are the only commands that know about the sandbox: they generate the
+demo company, start its servers and export the ``PMKPI_*`` settings that point the pipeline at
+them. ``backfill`` and ``report`` work against whatever those settings name.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from datetime import date
+
+DEMO_START = date(2025, 1, 1)
+DEMO_END = date(2025, 4, 30)
+DEMO_SEED = 7
+
+
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
+def _instance():
+    """The Dagster instance of ``DAGSTER_HOME``, or one kept in the data dir when it is unset."""
+    from dagster import DagsterInstance
+
+    from . import settings
+
+    if not os.environ.get("DAGSTER_HOME"):
+        home = settings.data_dir() / "dagster_home"
+        home.mkdir(parents=True, exist_ok=True)
+        os.environ["DAGSTER_HOME"] = str(home)
+    return DagsterInstance.get()
+
+
+def run_backfill(start: date, end: date, *, quiet_dagster: bool = True) -> bool:
+    """Materialise every asset (with checks) for start..end as ONE run; True when it succeeded."""
+    from .definitions import defs
+
+    job = defs.resolve_job_def("pmkpi_all")
+    tags = {"dagster/asset_partition_range_start": start.isoformat(),
+            "dagster/asset_partition_range_end": end.isoformat()}
+    level = "WARNING" if quiet_dagster else "INFO"
+    result = job.execute_in_process(
+        instance=_instance(), tags=tags, raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": level}}}},
+    )
+    for event in result.all_events:
+        if event.event_type_value == "STEP_FAILURE":
+            error = event.event_specific_data.error
+            _say(f"  FAILED {event.step_key}: {error.message.strip() if error else 'unknown error'}")
+    return result.success
+
+
+def _fmt(value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "NULL"
+    return f"{value:,.2f}"
+
+
+def report_rows(day: date) -> tuple[list[dict], list[dict]]:
+    """The ``kpis`` rows (with target and null reason) and the failed checks of one day."""
+    from . import settings
+    from .kpis.targets import load_targets
+    from .warehouse import WarehouseResource
+
+    targets = load_targets(settings.kpi_settings().targets_file)
+    warehouse = WarehouseResource(path=str(settings.warehouse_path()))
+    if not settings.warehouse_path().exists():
+        raise SystemExit(f"no warehouse at {settings.warehouse_path()} (PMKPI_WAREHOUSE): run a backfill first")
+    with warehouse.connect(read_only=True) as con:
+        kpis = con.execute(
+            "SELECT date, kpi, value, numerator, denominator, unit, dimension, dimension_value, null_reason "
+            "FROM kpi_values WHERE date = ? ORDER BY kpi, dimension NULLS FIRST, dimension_value", [day]).df()
+        checks = con.execute(
+            "SELECT kpi, check_name, severity, description FROM kpi_check_results "
+            "WHERE date = ? AND NOT passed ORDER BY severity, kpi", [day]).df()
+    rows = []
+    for record in kpis.to_dict("records"):
+        clean = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in record.items()}
+        clean["date"] = str(pd_date(clean["date"]))
+        target = targets.get(clean["kpi"]) if clean["dimension"] is None else None
+        clean["target"] = target.value if target else None
+        rows.append(clean)
+    return rows, checks.to_dict("records")
+
+
+def pd_date(value) -> date:
+    """A date from whatever DuckDB/pandas returned for a DATE column."""
+    import pandas as pd
+
+    return pd.Timestamp(value).date()
+
+
+def print_report(day: date, rows: list[dict], failed: list[dict]) -> None:
+    """The KPI table and failed checks of one day, for a terminal."""
+    _say(f"\nKPIs on {day}")
+    _say(f"  {'kpi':<28} {'breakdown':<26} {'value':>16} {'unit':<9} {'target':>10}  note")
+    for row in rows:
+        breakdown = f"{row['dimension']}={row['dimension_value']}" if row["dimension"] else ""
+        target = "" if row["target"] is None else _fmt(row["target"])
+        note = row["null_reason"] or ""
+        _say(f"  {row['kpi']:<28} {breakdown:<26} {_fmt(row['value']):>16} {row['unit']:<9} {target:>10}  {note}")
+    if failed:
+        _say(f"\nFailed checks on {day}")
+        for check in failed:
+            _say(f"  {check['severity']:<5} {check['check_name']:<36} {check['description']}")
+    else:
+        _say(f"\nAll checks passed on {day}.")
+
+
+def cmd_demo(args) -> int:
+    """Generate the demo company, start the sandbox, backfill the demo range and print the KPIs."""
+    from .sandbox.demo import prepare_sandbox
+
+    began = time.monotonic()
+    os.environ.setdefault("PMKPI_START_DATE", DEMO_START.isoformat())
+    _say(f"[1/4] generating the demo company (seed {DEMO_SEED}, {DEMO_START}..{DEMO_END}) …")
+    with prepare_sandbox(seed=DEMO_SEED, size="demo", start=DEMO_START, end=DEMO_END) as sandbox:
+        _say(f"[2/4] sandbox up: GA4 {sandbox.ga4_endpoint}, Mailchimp {sandbox.mailchimp_base_url}")
+        _say(f"[3/4] backfilling every asset for {DEMO_START}..{DEMO_END} as one run …")
+        ok = run_backfill(DEMO_START, DEMO_END, quiet_dagster=not args.verbose)
+        calls = sandbox.stats()
+    if not ok:
+        _say("demo run FAILED (see above)")
+        return 1
+    _say(f"[4/4] done in {time.monotonic() - began:.1f}s; API calls: {json.dumps(calls, sort_keys=True)}")
+    rows, failed = report_rows(DEMO_END)
+    print_report(DEMO_END, rows, failed)
+    from . import settings
+
+    _say(f"\nWarehouse: {settings.warehouse_path()}  ·  Dagster instance: {os.environ['DAGSTER_HOME']}")
+    return 0
+
+
+def cmd_sandbox(args) -> int:
+    """Run the sandbox servers in the foreground and print the settings to export."""
+    from .sandbox.demo import prepare_sandbox
+
+    with prepare_sandbox(seed=args.seed, size=args.size, start=DEMO_START, end=DEMO_END,
+                         ga4_port=args.ga4_port, mailchimp_port=args.mailchimp_port) as sandbox:
+        _say("# sandbox running; export these, then run `dagster dev` or `pmkpi backfill` in another shell:")
+        for name, value in sorted(sandbox.exported.items()):
+            _say(f"export {name}={value}")
+        _say("# Ctrl-C to stop")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            _say("# sandbox stopped")
+    return 0
+
+
+def cmd_backfill(args) -> int:
+    """Materialise every asset for START..END against the configured sources."""
+    start, end = date.fromisoformat(args.start), date.fromisoformat(args.end)
+    if end < start:
+        raise SystemExit(f"END {end} is before START {start}")
+    began = time.monotonic()
+    _say(f"backfilling every asset for {start}..{end} ({(end - start).days + 1} partitions) as one run …")
+    ok = run_backfill(start, end, quiet_dagster=not args.verbose)
+    _say(f"{'succeeded' if ok else 'FAILED'} in {time.monotonic() - began:.1f}s")
+    return 0 if ok else 1
+
+
+def cmd_report(args) -> int:
+    """Print one day's KPI rows and check results as a table or JSON."""
+    day = date.fromisoformat(args.date)
+    rows, failed = report_rows(day)
+    if args.json:
+        print(json.dumps(rows, indent=1, default=str))
+    else:
+        print_report(day, rows, failed)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``pmkpi`` command."""
+    parser = argparse.ArgumentParser(prog="pmkpi", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="generate the demo company, backfill it on the sandbox, print KPIs")
+    demo.add_argument("--verbose", action="store_true", help="show Dagster's own INFO logs")
+    demo.set_defaults(func=cmd_demo)
+    sandbox = sub.add_parser("sandbox", help="run the sandbox servers and print the PMKPI_* exports")
+    sandbox.add_argument("--seed", type=int, default=DEMO_SEED)
+    sandbox.add_argument("--size", default="demo")
+    sandbox.add_argument("--ga4-port", type=int, default=8701)
+    sandbox.add_argument("--mailchimp-port", type=int, default=8702)
+    sandbox.set_defaults(func=cmd_sandbox)
+    backfill = sub.add_parser("backfill", help="materialise every asset for START..END (inclusive)")
+    backfill.add_argument("start", help="YYYY-MM-DD")
+    backfill.add_argument("end", help="YYYY-MM-DD")
+    backfill.add_argument("--verbose", action="store_true")
+    backfill.set_defaults(func=cmd_backfill)
+    report = sub.add_parser("report", help="one day's KPI rows and failed checks")
+    report.add_argument("date", help="YYYY-MM-DD")
+    report.add_argument("--json", action="store_true", help="a JSON list of objects with the kpis columns")
+    report.set_defaults(func=cmd_report)
+    args = parser.parse_args(argv)
+    from .settings import ConfigError
+
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
