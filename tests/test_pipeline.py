@@ -1,0 +1,139 @@
+"""End to end on the sandbox: raw landing equals what was served, re-runs are idempotent, KPIs match
+independent pandas computations from the company's own frames, and checks are recorded."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pandas as pd
+import pytest
+from conftest import TEST_END, TEST_START, table_counts
+from dagster import AssetKey, Definitions
+
+RANGE = (date(2025, 2, 1), date(2025, 3, 31))
+
+
+def _kpi(warehouse, kpi: str) -> pd.DataFrame:
+    with warehouse.connect() as con:
+        frame = con.execute(
+            "SELECT date, value, numerator, denominator FROM kpis WHERE kpi = ? AND dimension IS NULL "
+            "ORDER BY date", [kpi]).df()
+    frame["date"] = pd.to_datetime(frame["date"]).dt.date
+    return frame.set_index("date")
+
+
+@pytest.fixture(scope="module")
+def full_run(code_location, sandbox, tmp_path_factory):
+    """One run of everything over the whole test range into a module-wide warehouse."""
+    from conftest import range_tags
+    from dagster import DagsterInstance, materialize
+
+    from pmkpi_pipeline.warehouse import WarehouseResource
+
+    warehouse = WarehouseResource(path=str(tmp_path_factory.mktemp("full") / "warehouse.duckdb"))
+    before = dict(sandbox.stats())
+    result = materialize(
+        [*code_location.defs.assets, *code_location.defs.asset_checks],
+        resources={**code_location.build_resources(), "warehouse": warehouse},
+        tags=range_tags(TEST_START, TEST_END), instance=DagsterInstance.ephemeral(),
+    )
+    calls = {k: v - before.get(k, 0) for k, v in sandbox.stats().items()}
+    return result, warehouse, calls
+
+
+def test_definitions_load(code_location):
+    Definitions.validate_loadable(code_location.defs)
+    keys = {k.to_user_string() for k in code_location.defs.resolve_asset_graph().get_all_asset_keys()}
+    assert {"raw_ga4", "raw_mailchimp", "raw_billing", "raw_inputs", "stg_ga4", "kpi_web", "kpi_revenue"} <= keys
+
+
+def test_raw_ga4_equals_what_the_sandbox_served(full_run, sandbox):
+    _, warehouse, calls = full_run
+    served = sandbox.company.ga4_traffic
+    with warehouse.connect() as con:
+        landed = con.execute("SELECT count(*), sum(sessions), sum(engaged_sessions) FROM raw_ga4_traffic").fetchone()
+        pages = con.execute("SELECT count(*), sum(screen_page_views) FROM raw_ga4_pages").fetchone()
+    assert landed == (len(served), served["sessions"].sum(), served["engagedSessions"].sum())
+    assert pages == (len(sandbox.company.ga4_pages), sandbox.company.ga4_pages["screenPageViews"].sum())
+    # 90 days of four reports: one runReport call each (a page holds 250,000 rows).
+    ga4_calls = {k: v for k, v in calls.items() if k.startswith("ga4.runReport[")}
+    assert len(ga4_calls) == 4 and set(ga4_calls.values()) == {1}, calls
+
+
+def test_raw_billing_and_mailchimp_land_everything(full_run, sandbox):
+    _, warehouse, _ = full_run
+    company = sandbox.company
+    counts = table_counts(warehouse)
+    assert counts["raw_billing_customers"] == len(company.customers)
+    assert counts["raw_billing_subscriptions"] == len(company.subscriptions)
+    assert counts["raw_billing_invoices"] == len(company.invoices)
+    in_range = company.product_events["occurred_at"].between(
+        pd.Timestamp(TEST_START), pd.Timestamp(TEST_END + timedelta(days=1)), inclusive="left")
+    assert counts["raw_billing_product_events"] == int(in_range.sum())
+    sent = company.mailchimp_campaigns
+    assert counts["raw_mailchimp_reports"] == len(sent)
+    with warehouse.connect() as con:
+        opens = con.execute("SELECT sum(unique_opens) FROM raw_mailchimp_reports").fetchone()[0]
+    assert opens == sent["unique_opens"].sum()
+
+
+def test_rerun_leaves_identical_row_counts(run_pipeline, warehouse):
+    run_pipeline(*RANGE)
+    first = table_counts(warehouse)
+    run_pipeline(*RANGE)
+    assert table_counts(warehouse) == first
+    assert first["raw_ga4_traffic"] > 0 and first["kpi_values"] > 0
+
+
+def test_bounce_rate_and_pages_per_session_match_the_served_traffic(full_run, sandbox):
+    _, warehouse, _ = full_run
+    traffic = sandbox.company.ga4_traffic.assign(date=lambda f: pd.to_datetime(f["date"]).dt.date)
+    day = traffic.groupby("date")[["sessions", "engagedSessions", "screenPageViews"]].sum()
+    bounce = _kpi(warehouse, "bounce_rate")
+    pages = _kpi(warehouse, "pages_per_session")
+    for d in (date(2025, 1, 5), date(2025, 3, 31)):
+        s, e, v = day.loc[d]
+        assert bounce.loc[d, "value"] == pytest.approx((s - e) / s * 100)
+        assert pages.loc[d, "value"] == pytest.approx(v / s)
+
+
+def test_mrr_and_nps_match_an_independent_computation(full_run, sandbox):
+    _, warehouse, _ = full_run
+    company = sandbox.company
+    d = date(2025, 3, 15)
+    end_of_day = pd.Timestamp(d + timedelta(days=1))
+    subs = company.subscriptions.merge(company.plans, left_on="plan_id", right_on="id", suffixes=("", "_plan"))
+    active = subs[(subs["started_at"] < end_of_day) & (subs["ended_at"].isna() | (subs["ended_at"] >= end_of_day))]
+    months = active["billing_interval"].map({"month": 1, "quarter": 3, "year": 12})
+    expected_mrr = (active["amount_cents"] / 100 / months * active["quantity"]).sum()
+    assert _kpi(warehouse, "mrr").loc[d, "value"] == pytest.approx(expected_mrr)
+
+    responses = company.survey_responses
+    window = responses[(responses["survey"] == "nps")
+                       & (responses["responded_at"] >= pd.Timestamp(d - timedelta(days=29)))
+                       & (responses["responded_at"] < end_of_day)]
+    promoters, detractors = (window["score"] >= 9).sum(), (window["score"] <= 6).sum()
+    assert _kpi(warehouse, "nps").loc[d, "value"] == pytest.approx((promoters - detractors) / len(window) * 100)
+
+
+def test_every_kpi_has_a_row_for_every_day(full_run):
+    _, warehouse, _ = full_run
+    with warehouse.connect() as con:
+        per_day = con.execute(
+            "SELECT date, count(DISTINCT kpi) FROM kpis WHERE dimension IS NULL GROUP BY date").fetchall()
+    assert len(per_day) == (TEST_END - TEST_START).days + 1
+    assert {n for _, n in per_day} == {26}
+
+
+def test_checks_are_recorded_for_every_kpi(full_run):
+    result, warehouse, _ = full_run
+    evaluations = result.get_asset_check_evaluations()
+    names = {e.check_name for e in evaluations}
+    assert {"nps_bounds", "nps_anomaly", "nps_target", "mrr_bounds", "rows_every_day"} <= names
+    bounds = [e for e in evaluations if e.check_name.endswith("_bounds")]
+    assert len(bounds) == 26 and all(e.passed for e in bounds)
+    with warehouse.connect() as con:
+        per_day = con.execute("SELECT count(DISTINCT date) FROM kpi_check_results").fetchone()[0]
+    assert per_day == (TEST_END - TEST_START).days + 1
+    assert result.success
+    assert AssetKey("kpi_web") in {e.asset_key for e in result.get_asset_materialization_events()}
