@@ -1,7 +1,8 @@
-"""Checks on the raw layer: every day of the range landed rows (blocking), and GA4 data quality flags.
+"""Checks on the raw layer: every day of the range landed rows, and GA4 data quality flags.
 
-A day with no rows in a table that should have rows every day (GA4 reports, list activity,
-spend, social stats) is an ERROR and blocks staging, so empty days never become KPI zeros.
+A day without GA4 rows is an ERROR and blocks staging, so an empty day never becomes a KPI of
+zero. Days without list activity (Mailchimp serves only the last 180 days of it), product
+events, spend or social stats are WARNs: such days can be real, or history the API no longer has.
 GA4 thresholding, "(other)"-row loss or a property time zone that differs from
 ``PMKPI_TIMEZONE`` are WARNs: the numbers landed, but read them with care.
 """
@@ -19,6 +20,7 @@ from ..raw_tables import (
 )
 from ..warehouse import TableSchema, WarehouseResource
 
+BLOCKING = {"raw_ga4"}
 DAILY_TABLES: dict[str, tuple[TableSchema, ...]] = {
     "raw_ga4": (GA4_TRAFFIC, GA4_PAGES, GA4_EVENTS, GA4_TOTALS),
     "raw_mailchimp": (MAILCHIMP_LIST_ACTIVITY,),
@@ -37,11 +39,14 @@ def empty_days(con, table: TableSchema, start, end) -> list:
 
 
 def build_row_count_check(asset_name: str):
-    """``<raw asset>_rows_every_day``: each daily table has rows on every day of the range."""
+    """``rows_every_day`` on a raw asset: each daily table has rows on every day of the range."""
+    blocking = asset_name in BLOCKING
+    severity = AssetCheckSeverity.ERROR if blocking else AssetCheckSeverity.WARN
 
-    @asset_check(asset=asset_name, name="rows_every_day", partitions_def=DAILY, blocking=True,
+    @asset_check(asset=asset_name, name="rows_every_day", partitions_def=DAILY, blocking=blocking,
                  description="Every day of the range has rows in " + ", ".join(
-                     t.name for t in DAILY_TABLES[asset_name]) + " (ERROR, blocks staging).")
+                     t.name for t in DAILY_TABLES[asset_name])
+                 + (" (ERROR, blocks staging)." if blocking else " (WARN)."))
     def _check(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> AssetCheckResult:
         start, end = partition_dates(context)
         with warehouse.connect() as con:
@@ -51,7 +56,7 @@ def build_row_count_check(asset_name: str):
                 [start, end]).fetchone()[0] for t in DAILY_TABLES[asset_name]}
         gaps = {name: [str(d) for d in ds[:20]] for name, ds in missing.items() if ds}
         return AssetCheckResult(
-            passed=not gaps, severity=AssetCheckSeverity.ERROR,
+            passed=not gaps, severity=severity,
             metadata={"rows": MetadataValue.json(counts), "empty_days": MetadataValue.json(gaps)},
             description=f"days without rows: {gaps}" if gaps else f"rows on every day of {start}..{end}",
         )

@@ -111,11 +111,11 @@ class GA4Resource(ConfigurableResource):
                         f"({message}); it resets {resets} — re-run then"
                     )
                 return Retryable(f"GA4 {report} report: HTTP 429 {message}")
-            if isinstance(exc, (gexc.ServerError, gexc.ServiceUnavailable)):
+            if isinstance(exc, gexc.ServerError):
                 return Retryable(f"GA4 {report} report: server error {exc.code}: {message}")
             if isinstance(exc, (ConnectionError, OSError, gexc.RetryError)) or "Connection" in type(exc).__name__:
                 return Retryable(f"GA4 {report} report: connection failed ({type(exc).__name__})")
-            if isinstance(exc, (gexc.Unauthenticated, gexc.PermissionDenied)):
+            if isinstance(exc, (gexc.Unauthenticated, gexc.PermissionDenied, gexc.Unauthorized, gexc.Forbidden)):
                 return GA4Error(
                     f"GA4 {report} report: access to property {self.property_id} refused "
                     f"(HTTP {exc.code}): check GOOGLE_APPLICATION_CREDENTIALS and PMKPI_GA4_PROPERTY_ID"
