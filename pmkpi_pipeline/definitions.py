@@ -5,8 +5,6 @@ set, so its value never appears in run config); settings are validated as the lo
 so a malformed variable fails here with its name rather than mid-run.
 """
 
-from __future__ import annotations
-
 import os
 
 from dagster import (
@@ -58,13 +56,13 @@ def build_resources() -> dict:
 
 
 everything_job = define_asset_job(
-    "pmkpi_all", selection=AssetSelection.all(include_sources=False), partitions_def=DAILY,
+    "pmkpi_all", selection=AssetSelection.all(include_sources=False),
     description="Every raw, staging and KPI asset with their checks, for the selected partitions.",
 )
 raw_job = define_asset_job("pmkpi_raw", selection=AssetSelection.groups(
-    "raw_ga4", "raw_mailchimp", "raw_billing", "raw_inputs"), partitions_def=DAILY,
+    "raw_ga4", "raw_mailchimp", "raw_billing", "raw_inputs"),
     description="Only the raw layer: pull every source for the selected partitions.")
-kpi_job = define_asset_job("pmkpi_kpis", selection=AssetSelection.groups("staging", "kpis"), partitions_def=DAILY,
+kpi_job = define_asset_job("pmkpi_kpis", selection=AssetSelection.groups("staging", "kpis"),
                            description="Staging and KPIs (with checks) from what the raw layer already holds.")
 
 

@@ -7,8 +7,6 @@ GA4 thresholding, "(other)"-row loss or a property time zone that differs from
 ``PMKPI_TIMEZONE`` are WARNs: the numbers landed, but read them with care.
 """
 
-from __future__ import annotations
-
 import pandas as pd
 from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, MetadataValue, asset_check
 

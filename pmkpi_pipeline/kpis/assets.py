@@ -6,8 +6,6 @@ set-based pass (``formulas/<family>.py``) and replaces the family's rows of that
 ``kpi_values`` (queried through the ``kpis`` view).
 """
 
-from __future__ import annotations
-
 import json
 import math
 
@@ -20,7 +18,7 @@ from dagster import (
 from .. import settings
 from ..partitions import DAILY, SINGLE_RUN, partition_dates
 from ..warehouse import KPI_ROWS, WarehouseResource, replace_family_rows
-from .catalog import FAMILIES, FAMILY_UPSTREAMS, family_lookback_days
+from .catalog import BY_ID, FAMILIES, FAMILY_UPSTREAMS, family_lookback_days
 from .formulas import FAMILY_FUNCTIONS
 
 
@@ -43,6 +41,22 @@ def latest_metadata(rows: pd.DataFrame) -> dict:
         if isinstance(row.details, str) and row.details:
             metadata[f"{row.kpi}_details"] = MetadataValue.json(json.loads(row.details))
     return metadata
+
+
+def null_before_history(rows: pd.DataFrame, cfg: settings.KpiSettings, first_day) -> pd.DataFrame:
+    """NULL every windowed KPI value whose window starts before the first partition.
+
+    Such a window would mix landed days with days that were never landed, so its value would be
+    wrong rather than merely early; it is NULL with the reason instead.
+    """
+    window = rows["kpi"].map(lambda k: BY_ID[k].window_days(cfg))
+    starts = pd.to_datetime(rows["date"]) - pd.to_timedelta(window - 1, unit="D")
+    early = (window > 1) & (starts < pd.Timestamp(first_day))
+    rows = rows.copy()
+    rows.loc[early, ["value", "numerator", "denominator"]] = None
+    rows.loc[early, "null_reason"] = (
+        f"trailing window starts before the first partition (PMKPI_START_DATE={first_day})")
+    return rows
 
 
 def build_family_asset(family: str):
@@ -73,7 +87,8 @@ def build_family_asset(family: str):
         start, end = partition_dates(context)
         reads = context.asset_partitions_time_window_for_input(upstreams[0])
         with warehouse.transaction() as con:
-            rows = FAMILY_FUNCTIONS[family](con, start, end, cfg)
+            rows = null_before_history(FAMILY_FUNCTIONS[family](con, start, end, cfg), cfg,
+                                       settings.start_date())
             written = replace_family_rows(con, KPI_ROWS, family, rows, start, end)
         nulls = int(rows["value"].isna().sum())
         context.log.info(

@@ -8,8 +8,6 @@ so the flagged days are listed in its metadata; every per-day verdict is also wr
 warehouse table ``kpi_check_results`` for ``pmkpi report`` and BI tools.
 """
 
-from __future__ import annotations
-
 import json
 import math
 from datetime import timedelta

@@ -5,8 +5,6 @@ run — their rows change after creation — while the event tables (survey resp
 events) replace exactly the run's partitions, bucketed by the local date of their timestamp.
 """
 
-from __future__ import annotations
-
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 

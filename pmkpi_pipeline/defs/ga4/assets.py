@@ -4,8 +4,6 @@ One ``runReport`` per report per page covers the whole range (a ``date`` dimensi
 year-long backfill is a handful of calls per report, not one per day.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 
 import pandas as pd

@@ -4,8 +4,6 @@ Spend and social rows replace the run's partitions by their date; industry sales
 replaced whole. A bad file stops the run before anything is written.
 """
 
-from __future__ import annotations
-
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from ...partitions import DAILY, SINGLE_RUN, partition_dates

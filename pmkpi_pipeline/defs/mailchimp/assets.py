@@ -5,8 +5,7 @@ Campaigns and reports are filtered by ``send_time`` on the server (``since_send_
 per day. All three tables are replaced for the range in one transaction.
 """
 
-from __future__ import annotations
-
+import functools
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -115,8 +114,8 @@ def raw_mailchimp(context: AssetExecutionContext, mailchimp: MailchimpResource,
     for lst in lists:
         list_id = lst.get("id")
         endpoint = f"/lists/{list_id}/activity"
-        for day in mailchimp.paged(endpoint, "activity", lambda **page, lid=list_id:
-                                   client.lists.get_list_recent_activity(lid, **page)):
+        fetch = functools.partial(client.lists.get_list_recent_activity, list_id)
+        for day in mailchimp.paged(endpoint, "activity", fetch):
             parsed = pd.to_datetime(day.get("day"), errors="coerce")
             if pd.isna(parsed):
                 raise MailchimpError(f"Mailchimp {endpoint}: field day {day.get('day')!r} is not a date")

@@ -6,8 +6,6 @@ reports row counts per day range. Money in a currency without a configured rate 
 with the offending rows named.
 """
 
-from __future__ import annotations
-
 import pandas as pd
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
