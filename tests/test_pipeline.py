@@ -137,3 +137,40 @@ def test_checks_are_recorded_for_every_kpi(full_run):
     assert per_day == (TEST_END - TEST_START).days + 1
     assert result.success
     assert AssetKey("kpi_web") in {e.asset_key for e in result.get_asset_materialization_events()}
+
+
+def test_target_check_warns_off_track_and_report_shows_the_target(full_run, code_location, tmp_path,
+                                                                  monkeypatch, capsys):
+    import json
+
+    from dagster import AssetCheckSeverity
+
+    from pmkpi_pipeline import cli
+
+    _, warehouse, _ = full_run
+    targets = tmp_path / "targets.yaml"
+    targets.write_text("bounce_rate: {target: 1}\npages_per_session: {target: 1}\n")  # unmeetable / met
+    monkeypatch.setenv("PMKPI_TARGETS_FILE", str(targets))
+    monkeypatch.setenv("PMKPI_WAREHOUSE", warehouse.path)
+    day = date(2025, 3, 31)
+    from conftest import range_tags
+    from dagster import AssetSelection, DagsterInstance, materialize
+
+    result = materialize([*code_location.defs.assets, *code_location.defs.asset_checks],
+                         selection=AssetSelection.checks_for_assets("kpi_web"),
+                         resources={**code_location.build_resources(), "warehouse": warehouse},
+                         tags=range_tags(day, day), instance=DagsterInstance.ephemeral())
+    verdicts = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert not verdicts["bounce_rate_target"].passed
+    assert verdicts["bounce_rate_target"].severity == AssetCheckSeverity.WARN
+    assert verdicts["pages_per_session_target"].passed
+
+    assert cli.main(["report", day.isoformat(), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    bounce = next(r for r in rows if r["kpi"] == "bounce_rate")
+    assert bounce["target"] == 1.0 and bounce["date"] == "2025-03-31"
+    assert len({r["kpi"] for r in rows if r["dimension"] is None}) == 26
+    assert {"date", "kpi", "value", "numerator", "denominator", "unit", "dimension", "dimension_value"} <= set(bounce)
+    assert cli.main(["report", day.isoformat()]) == 0
+    table = capsys.readouterr().out
+    assert "bounce_rate" in table and "WARN  bounce_rate_target" in table
