@@ -8,7 +8,7 @@ from datetime import date
 
 import pandas as pd
 import pytest
-from conftest import TEST_END, TEST_START
+from support import TEST_END, TEST_START
 from spec_kpis import SpecKpis
 
 DAYS = (date(2025, 2, 15), date(2025, 3, 3), date(2025, 3, 31))
@@ -17,7 +17,7 @@ DAYS = (date(2025, 2, 15), date(2025, 3, 3), date(2025, 3, 31))
 @pytest.fixture(scope="module")
 def other_company_run(code_location, sandbox, tmp_path_factory):
     """Billing and inputs from a second company (seed 99), GA4/Mailchimp from the sandbox, one run."""
-    from conftest import range_tags
+    from support import range_tags
     from dagster import DagsterInstance, materialize
 
     from pmkpi_pipeline.defs.billing.resource import BillingDatabase

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import pandas as pd
 import pytest
-from conftest import TEST_END, TEST_START, table_counts
+from support import TEST_END, TEST_START, table_counts
 from dagster import AssetKey, Definitions
 
 RANGE = (date(2025, 2, 1), date(2025, 3, 31))
@@ -25,7 +25,7 @@ def _kpi(warehouse, kpi: str) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def full_run(code_location, sandbox, tmp_path_factory):
     """One run of everything over the whole test range into a module-wide warehouse."""
-    from conftest import range_tags
+    from support import range_tags
     from dagster import DagsterInstance, materialize
 
     from pmkpi_pipeline.warehouse import WarehouseResource
@@ -153,7 +153,7 @@ def test_target_check_warns_off_track_and_report_shows_the_target(full_run, code
     monkeypatch.setenv("PMKPI_TARGETS_FILE", str(targets))
     monkeypatch.setenv("PMKPI_WAREHOUSE", warehouse.path)
     day = date(2025, 3, 31)
-    from conftest import range_tags
+    from support import range_tags
     from dagster import AssetSelection, DagsterInstance, materialize
 
     result = materialize([*code_location.defs.assets, *code_location.defs.asset_checks],
