@@ -144,8 +144,9 @@ def cmd_sandbox(args) -> int:
     """Run the sandbox servers in the foreground and print the settings to export."""
     from .sandbox.demo import prepare_sandbox
 
-    with prepare_sandbox(seed=args.seed, size=args.size, start=DEMO_START, end=DEMO_END,
-                         ga4_port=args.ga4_port, mailchimp_port=args.mailchimp_port) as sandbox:
+    with prepare_sandbox(seed=args.seed, size=args.size, start=date.fromisoformat(args.start),
+                         end=date.fromisoformat(args.end), ga4_port=args.ga4_port,
+                         mailchimp_port=args.mailchimp_port) as sandbox:
         _say("# sandbox running; export these, then run `dagster dev` or `pmkpi backfill` in another shell:")
         for name, value in sorted(sandbox.exported.items()):
             _say(f"export {name}={value}")
@@ -193,6 +194,8 @@ def main(argv: list[str] | None = None) -> int:
     sandbox.add_argument("--size", default="demo")
     sandbox.add_argument("--ga4-port", type=int, default=8701)
     sandbox.add_argument("--mailchimp-port", type=int, default=8702)
+    sandbox.add_argument("--start", default=DEMO_START.isoformat(), help="first day of the company's data")
+    sandbox.add_argument("--end", default=DEMO_END.isoformat(), help="last day of the company's data")
     sandbox.set_defaults(func=cmd_sandbox)
     backfill = sub.add_parser("backfill", help="materialise every asset for START..END (inclusive)")
     backfill.add_argument("start", help="YYYY-MM-DD")
