@@ -1,6 +1,6 @@
 """Timing of every KPI family's ``compute`` over two years of synthetic data (not a pytest test).
 
-    .venv/bin/python tests/kpis/bench_formulas.py [--events 5000000] [--customers 20000] [--db PATH]
+    .venv/bin/python tests/kpis/bench_formulas.py [--events 5000000] [--customers 20000] [--db PATH] [--threads N]
 
 Builds raw tables of the shapes in :mod:`pmkpi_pipeline.raw_tables` in a temporary DuckDB file
 with ``range()``/``random()`` in SQL (20,000 customers with one or two subscriptions, monthly
@@ -139,11 +139,14 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=20_000)
     parser.add_argument("--events", type=int, default=5_000_000)
     parser.add_argument("--db", type=Path, default=None, help="reuse or create this DuckDB file")
+    parser.add_argument("--threads", type=int, default=None, help="DuckDB threads (default: all cores)")
     args = parser.parse_args()
     path = args.db or Path(tempfile.mkdtemp(prefix="pmkpi-bench-")) / "bench.duckdb"
     fresh = not path.exists()
     con = duckdb.connect(str(path))
     con.execute("SET enable_progress_bar = false")
+    if args.threads:
+        con.execute(f"SET threads = {args.threads}")
     if fresh:
         began = time.perf_counter()
         build(con, args.customers, args.events)

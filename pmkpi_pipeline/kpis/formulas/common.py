@@ -89,15 +89,14 @@ def calendar(start: date, end: date) -> str:
 
 
 def windowed_sums(name: str, daily: str, measures: Sequence[str], window: int) -> str:
-    """CTE ``name(day, days_with_data, <measures>)``: Σ of each daily measure over each calendar day's window.
+    """CTE ``name(day, <measures>)``: Σ of each daily measure over each calendar day's window.
 
-    ``daily`` is the name of a CTE (or a parenthesised subquery) with a ``day`` column and the
-    measures; ``days_with_data`` counts its rows in the window (0 = no data in the window).
-    Requires the ``calendar`` CTE.
+    ``daily`` is the name of a CTE with a ``day`` column and the measures (0 for a window without
+    rows). Requires the ``calendar`` CTE.
     """
     sums = ",\n               ".join(f"coalesce(sum(f.{m}), 0) AS {m}" for m in measures)
     return f"""{name} AS (
-        SELECT c.day, count(f.day) AS days_with_data,
+        SELECT c.day,
                {sums}
         FROM calendar c
         LEFT JOIN {daily} f ON {in_window('f.day', window)}
