@@ -1,18 +1,59 @@
-"""Retries for API calls: exponential backoff with full jitter, honouring ``Retry-After``.
+"""How API calls fail: errors that say where, and retries with backoff that honour ``Retry-After``.
 
 Each API resource classifies its own errors into :class:`Retryable` (429, 5xx, connection
-errors) or anything else (raised at once); this module only decides how long to wait and when
-to give up.
+errors, timeouts) or a :class:`SourceError` (raised at once: bad credentials, a malformed
+answer, an exhausted daily quota); this module decides how long to wait and when to give up.
+
+A :class:`SourceError` names the source, the endpoint, the partition range being pulled and,
+when one is at fault, the field — so a failed step says what broke and where without a stack
+trace. Messages never carry credentials: resources build them from their own words, status
+codes and the API's error title, never from request headers or URLs with keys.
 """
 
 from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from typing import TypeVar
 
 T = TypeVar("T")
+
+
+class SourceError(RuntimeError):
+    """A source call failed or answered something unusable.
+
+    The message reads ``<source> <endpoint> for partitions <start..end>, field <field>: <detail>``
+    (partitions and field when known); the parts are kept as attributes for callers and tests.
+    """
+
+    source = "source"
+
+    def __init__(self, endpoint: str, detail: str, *, partitions: str | None = None,
+                 field: str | None = None):
+        self.endpoint = endpoint
+        self.detail = detail
+        self.partitions = partitions
+        self.field = field
+        where = f"{self.source} {endpoint}"
+        if partitions:
+            where += f" for partitions {partitions}"
+        if field:
+            where += f", field {field}"
+        super().__init__(f"{where}: {detail}")
+
+    def __reduce__(self):
+        return (_rebuild, (type(self), self.endpoint, self.detail, self.partitions, self.field,
+                           dict(self.__dict__)))
+
+
+def _rebuild(cls, endpoint, detail, partitions, field, state):
+    error = cls.__new__(cls)
+    SourceError.__init__(error, endpoint, detail, partitions=partitions, field=field)
+    error.__dict__.update(state)
+    return error
 
 
 class Retryable(Exception):
@@ -24,7 +65,28 @@ class Retryable(Exception):
 
 
 class RetriesExhausted(RuntimeError):
-    """The call kept failing with transient errors until the attempt limit."""
+    """The call kept failing with transient errors until the attempt limit (or asked for too long a wait)."""
+
+
+def parse_retry_after(headers: Mapping[str, str] | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date); None when absent."""
+    if not headers:
+        return None
+    value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
+    if value is None or not str(value).strip():
+        return None
+    text = str(value).strip()
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
 
 
 def backoff_delay(attempt: int, base: float, cap: float, rng: random.Random) -> float:
@@ -47,9 +109,14 @@ def call_with_retries(
     """Run ``call``; on a failure that ``classify`` maps to :class:`Retryable`, wait and try again.
 
     ``classify`` returns the exception to raise (non-retryable errors are raised immediately,
-    after translation into a clear message). After ``max_attempts`` transient failures a
-    :class:`RetriesExhausted` names ``what`` and the last error.
+    already carrying a clear message). The wait is the server's ``Retry-After`` when it sent
+    one, else full-jitter exponential backoff capped at ``max_delay``. A ``Retry-After`` longer
+    than ``max_delay`` is not waited out: the call fails at once saying how long the server
+    asked for. After ``max_attempts`` transient failures a :class:`RetriesExhausted` names
+    ``what`` and the last error.
     """
+    if max_attempts < 1:
+        raise ValueError(f"{what}: max_attempts must be at least 1, got {max_attempts}")
     rng = rng or random.Random()
     for attempt in range(max_attempts):
         try:
@@ -60,12 +127,18 @@ def call_with_retries(
                 raise error from exc
             if attempt == max_attempts - 1:
                 raise RetriesExhausted(
-                    f"{what}: still failing after {max_attempts} attempts: {error}"
+                    f"{what}: still failing after {max_attempts} attempts; last error: {error}"
+                ) from exc
+            if error.retry_after is not None and error.retry_after > max_delay:
+                raise RetriesExhausted(
+                    f"{what}: {error}; the server asked to retry after {error.retry_after:.0f}s "
+                    f"(Retry-After), longer than the configured maximum wait of {max_delay:.0f}s — "
+                    "re-run later"
                 ) from exc
             delay = error.retry_after if error.retry_after is not None else backoff_delay(
                 attempt, base_delay, max_delay, rng)
-            delay = min(delay, max_delay)
             if log:
-                log(f"{what}: {error}; retry {attempt + 1}/{max_attempts - 1} in {delay:.1f}s")
+                source = " (Retry-After)" if error.retry_after is not None else ""
+                log(f"{what}: {error}; retry {attempt + 1}/{max_attempts - 1} in {delay:.2f}s{source}")
             sleep(delay)
     raise AssertionError("unreachable")  # pragma: no cover

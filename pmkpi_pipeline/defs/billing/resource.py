@@ -50,6 +50,15 @@ class BillingDatabase(ConfigurableResource):
         except sa.exc.ArgumentError:
             return "<unparseable PMKPI_BILLING_DB_URL>"
 
+    def _mask(self, text: str) -> str:
+        """``text`` with the URL and its password replaced by the masked URL / ``***``."""
+        text = text.replace(self.url, self.safe_url)
+        try:
+            password = sa.make_url(self.url).password
+        except sa.exc.ArgumentError:
+            password = None
+        return text.replace(password, "***") if password else text
+
     @property
     def engine(self) -> sa.Engine:
         """The SQLAlchemy engine, created once."""
@@ -67,10 +76,11 @@ class BillingDatabase(ConfigurableResource):
         """A connection, with an unreachable database reported by its masked URL."""
         try:
             con = self.engine.connect()
-        except sa.exc.OperationalError as exc:
-            reason = str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__
+        except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
             raise BillingError(
-                f"billing database {self.safe_url} is unreachable: {reason.replace(self.url, self.safe_url)}"
+                f"billing database {self.safe_url} cannot be reached or refused the connection "
+                f"(PMKPI_BILLING_DB_URL): {self._mask(reason)}"
             ) from None
         try:
             yield con

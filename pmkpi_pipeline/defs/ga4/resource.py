@@ -9,24 +9,63 @@ sampling).
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from urllib.parse import urlparse
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 from dagster import ConfigurableResource, get_dagster_logger
 from google.api_core import exceptions as gexc
 from pydantic import PrivateAttr
 
-from ...retry import Retryable, call_with_retries
+from . import LOOKBACK_DAYS
+from ...retry import Retryable, SourceError, call_with_retries, parse_retry_after
 
 
-class GA4Error(RuntimeError):
-    """A GA4 call failed or answered something unusable; the message names report and field."""
+class GA4Error(SourceError):
+    """A GA4 call failed or answered something unusable; the message names report, range and field."""
+
+    source = "GA4"
 
 
 class GA4QuotaExhausted(GA4Error):
-    """An hourly or daily GA4 token quota is spent: retrying now would not help."""
+    """An hourly or daily GA4 quota is spent: retrying now would not help.
+
+    ``quota`` is the quota's name (e.g. ``tokensPerHour``) and ``resets_at`` when it refills (UTC).
+    """
+
+
+# GA4 Data API quotas that run out per hour or per day, by the words of the error message.
+QUOTAS = (  # (camelCase name, words in the message, period)
+    ("tokensPerDay", "tokens per day", "day"),
+    ("tokensPerProjectPerHour", "tokens per project per hour", "hour"),
+    ("tokensPerHour", "tokens per hour", "hour"),
+    ("serverErrorsPerProjectPerHour", "server errors per project per hour", "hour"),
+    ("potentiallyThresholdedRequestsPerHour", "potentially thresholded requests per hour", "hour"),
+)
+DAILY_QUOTA_ZONE = ZoneInfo("America/Los_Angeles")  # GA4 daily quotas refill at midnight Pacific time
+
+
+def exhausted_quota(message: str, now: datetime) -> tuple[str, datetime] | None:
+    """The exhausted hourly/daily quota a 429 message names and when it resets; None if transient."""
+    lowered = message.lower()
+    for name, words, period in QUOTAS:
+        if name.lower() in lowered or words in lowered:
+            break
+    else:
+        if "per day" in lowered:
+            name, period = "a daily quota", "day"
+        elif "per hour" in lowered:
+            name, period = "an hourly quota", "hour"
+        else:
+            return None  # e.g. "concurrent requests": transient, worth a retry
+    if period == "hour":
+        return name, now.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    local = now.astimezone(DAILY_QUOTA_ZONE)
+    midnight = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), DAILY_QUOTA_ZONE)
+    return name, midnight.astimezone(timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -52,7 +91,13 @@ def _is_loopback(url: str) -> bool:
 
 
 class GA4Resource(ConfigurableResource):
-    """Google Analytics 4 Data API v1beta (``PMKPI_GA4_*``, ``GOOGLE_APPLICATION_CREDENTIALS``)."""
+    """Google Analytics 4 Data API v1beta (``PMKPI_GA4_*``, ``GOOGLE_APPLICATION_CREDENTIALS``).
+
+    ``max_attempts`` / ``base_delay_seconds`` / ``max_delay_seconds`` bound the retries of a
+    call on 429 (other than an exhausted hourly/daily quota), 5xx, timeouts and connection
+    errors; ``settling_days`` is how long GA4 numbers keep changing (a re-pull that changes an
+    older number is recorded as a settled-number change).
+    """
 
     property_id: str
     endpoint: str | None = None
@@ -60,6 +105,9 @@ class GA4Resource(ConfigurableResource):
     page_size: int = 250_000
     max_attempts: int = 6
     base_delay_seconds: float = 1.0
+    max_delay_seconds: float = 60.0
+    timeout_seconds: float = 120.0
+    settling_days: int = LOOKBACK_DAYS
     _client: object = PrivateAttr(default=None)
 
     def _build_client(self):
@@ -75,18 +123,18 @@ class GA4Resource(ConfigurableResource):
                     self.credentials_file,
                     scopes=["https://www.googleapis.com/auth/analytics.readonly"],
                 )
-            except (OSError, ValueError) as exc:
+            except (OSError, ValueError, KeyError) as exc:  # never echo the file's content
                 raise GA4Error(
-                    f"GOOGLE_APPLICATION_CREDENTIALS={self.credentials_file!r} is not a readable "
-                    f"service-account JSON file ({type(exc).__name__})"
+                    "credentials", f"GOOGLE_APPLICATION_CREDENTIALS={self.credentials_file!r} is not a "
+                    f"readable service-account JSON file ({type(exc).__name__})"
                 ) from None
         elif self.endpoint and _is_loopback(self.endpoint):
             credentials = AnonymousCredentials()
         else:
             raise GA4Error(
-                "GOOGLE_APPLICATION_CREDENTIALS is not set: point it at a service-account JSON with "
-                "read access to the GA4 property, or set PMKPI_GA4_ENDPOINT to a local sandbox "
-                "(`pmkpi sandbox`)"
+                "credentials", "GOOGLE_APPLICATION_CREDENTIALS is not set: point it at a service-account "
+                "JSON with read access to the GA4 property, or set PMKPI_GA4_ENDPOINT to a local "
+                "sandbox (`pmkpi sandbox`)"
             )
         return BetaAnalyticsDataClient(
             credentials=credentials, transport="rest", client_options=options
@@ -99,32 +147,47 @@ class GA4Resource(ConfigurableResource):
             self._client = self._build_client()
         return self._client
 
-    def _classify(self, report: str):
+    def _endpoint(self, report: str) -> str:
+        return f"properties/{self.property_id}:runReport ({report} report)"
+
+    def _classify(self, report: str, partitions: str):
+        endpoint = self._endpoint(report)
+
+        def fail(detail: str, error=GA4Error) -> GA4Error:
+            return error(endpoint, detail, partitions=partitions)
+
         def classify(exc: Exception) -> Exception:
-            message = getattr(exc, "message", None) or str(exc)
+            from google.auth import exceptions as auth_exc
+
+            message = _api_message(exc)
             if isinstance(exc, (gexc.TooManyRequests, gexc.ResourceExhausted)):
-                lowered = message.lower()
-                if "per day" in lowered or "per hour" in lowered or "tokens" in lowered:
-                    resets = "at midnight Pacific time" if "per day" in lowered else "at the top of the hour"
-                    return GA4QuotaExhausted(
-                        f"GA4 {report} report: property {self.property_id} quota exhausted "
-                        f"({message}); it resets {resets} — re-run then"
-                    )
-                return Retryable(f"GA4 {report} report: HTTP 429 {message}")
+                quota = exhausted_quota(message, datetime.now(timezone.utc))
+                if quota is not None:
+                    name, resets = quota
+                    error = fail(
+                        f"GA4 quota {name} of property {self.property_id} is exhausted ({message}); it "
+                        f"resets at {resets:%Y-%m-%d %H:%M} UTC — re-run after that, retrying now would "
+                        "not help", GA4QuotaExhausted)
+                    error.quota, error.resets_at = name, resets
+                    return error
+                return Retryable(f"HTTP 429 {message}", parse_retry_after(_headers(exc)))
+            if isinstance(exc, (gexc.Unauthenticated, gexc.PermissionDenied, gexc.Unauthorized,
+                                gexc.Forbidden)):
+                return fail(f"access to property {self.property_id} refused (HTTP {exc.code}): check "
+                            "GOOGLE_APPLICATION_CREDENTIALS and PMKPI_GA4_PROPERTY_ID")
+            if isinstance(exc, auth_exc.RefreshError):
+                return fail("no access token for the service account of GOOGLE_APPLICATION_CREDENTIALS "
+                            f"(the token endpoint refused it: {_first_arg(exc)})")
             if isinstance(exc, gexc.ServerError):
-                return Retryable(f"GA4 {report} report: server error {exc.code}: {message}")
-            if isinstance(exc, (ConnectionError, OSError, gexc.RetryError)) or "Connection" in type(exc).__name__:
-                return Retryable(f"GA4 {report} report: connection failed ({type(exc).__name__})")
-            if isinstance(exc, (gexc.Unauthenticated, gexc.PermissionDenied, gexc.Unauthorized, gexc.Forbidden)):
-                return GA4Error(
-                    f"GA4 {report} report: access to property {self.property_id} refused "
-                    f"(HTTP {exc.code}): check GOOGLE_APPLICATION_CREDENTIALS and PMKPI_GA4_PROPERTY_ID"
-                )
+                return Retryable(f"HTTP {exc.code} {message}", parse_retry_after(_headers(exc)))
+            if isinstance(exc, (ConnectionError, OSError, gexc.RetryError, auth_exc.TransportError)) \
+                    or "Connection" in type(exc).__name__ or "Timeout" in type(exc).__name__:
+                return Retryable(f"connection failed or timed out ({type(exc).__name__})")
             if isinstance(exc, gexc.GoogleAPICallError):
-                return GA4Error(f"GA4 {report} report: HTTP {exc.code}: {message}")
+                return fail(f"HTTP {exc.code}: {message}")
             if isinstance(exc, GA4Error):
                 return exc
-            return GA4Error(f"GA4 {report} report: unusable response ({type(exc).__name__}: {exc})")
+            return fail(f"malformed response body ({type(exc).__name__}: {str(exc)[:200]})")
 
         return classify
 
@@ -137,6 +200,12 @@ class GA4Resource(ConfigurableResource):
         )
 
         log = get_dagster_logger()
+        partitions = f"{start}..{end}"
+        endpoint = self._endpoint(report)
+
+        def fail(detail: str, field: str | None = None) -> GA4Error:
+            return GA4Error(endpoint, detail, partitions=partitions, field=field)
+
         rows: list[list[str]] = []
         meta = None
         calls = 0
@@ -154,39 +223,34 @@ class GA4Resource(ConfigurableResource):
                            for d in dimensions],
             )
             response = call_with_retries(
-                lambda: self.client.run_report(request=request),
-                self._classify(report),
-                what=f"GA4 {report} report (offset {offset})",
+                lambda: self.client.run_report(request=request, retry=None, timeout=self.timeout_seconds),
+                self._classify(report, partitions),
+                what=f"GA4 {endpoint} for partitions {partitions} (offset {offset})",
                 max_attempts=self.max_attempts,
                 base_delay=self.base_delay_seconds,
+                max_delay=self.max_delay_seconds,
                 log=log.warning,
             )
             calls += 1
             pb = RunReportResponse.pb(response)
-            self._validate_headers(report, pb, dimensions, metrics)
+            _validate_headers(pb, dimensions, metrics, fail)
             page = [[v.value for v in r.dimension_values] + [v.value for v in r.metric_values]
                     for r in pb.rows]
             if expected is None:
                 expected = pb.row_count
                 meta = pb.metadata
             elif pb.row_count != expected:
-                raise GA4Error(
-                    f"GA4 {report} report: rowCount changed between pages ({expected} → {pb.row_count}); "
-                    "the data moved while paging — re-run"
-                )
+                raise fail(f"rowCount changed between pages ({expected} → {pb.row_count}); the data "
+                           "moved while paging — re-run", "rowCount")
             if not page and offset < expected:
-                raise GA4Error(
-                    f"GA4 {report} report for {start}..{end}: promised rowCount={expected} but delivered "
-                    f"{offset} rows (empty page at offset {offset})"
-                )
+                raise fail(f"promised rowCount={expected} but delivered {offset} rows (no rows at "
+                           f"offset {offset})", "rows")
             rows.extend(page)
             offset += len(page)
-            log.info(f"GA4 {report} report {start}..{end}: {offset}/{expected} rows ({calls} call(s))")
+        log.info(f"GA4 {report} report {partitions}: {offset} rows in {calls} call(s)")
+        frame = _to_frame(rows, dimensions, metrics, start, end, fail)  # names a duplicate first
         if offset != expected:
-            raise GA4Error(
-                f"GA4 {report} report for {start}..{end}: promised rowCount={expected}, got {offset} rows"
-            )
-        frame = self._to_frame(report, rows, dimensions, metrics, start, end)
+            raise fail(f"promised rowCount={expected} but delivered {offset} rows", "rows")
         return ReportResult(
             frame=frame,
             time_zone=meta.time_zone if meta is not None else "",
@@ -196,42 +260,50 @@ class GA4Resource(ConfigurableResource):
             calls=calls,
         )
 
-    @staticmethod
-    def _validate_headers(report, pb, dimensions, metrics) -> None:
-        got_dims = [h.name for h in pb.dimension_headers]
-        got_metrics = [h.name for h in pb.metric_headers]
-        if got_dims != dimensions or got_metrics != metrics:
-            raise GA4Error(
-                f"GA4 {report} report: response headers {got_dims + got_metrics} do not match the "
-                f"requested {dimensions + metrics}"
-            )
 
-    @staticmethod
-    def _to_frame(report, rows, dimensions, metrics, start, end) -> pd.DataFrame:
-        frame = pd.DataFrame(rows, columns=dimensions + metrics)
-        if frame.empty:
-            frame["date"] = pd.Series(dtype="object")
-            return frame
-        dates = pd.to_datetime(frame["date"], format="%Y%m%d", errors="coerce")
-        if dates.isna().any():
-            bad = frame.loc[dates.isna(), "date"].iloc[0]
-            raise GA4Error(f"GA4 {report} report: field date has a value {bad!r} that is not YYYYMMDD")
-        frame["date"] = dates.dt.date
-        outside = frame[(frame["date"] < start) | (frame["date"] > end)]
-        if len(outside):
-            raise GA4Error(
-                f"GA4 {report} report: row dated {outside['date'].iloc[0]} is outside the requested "
-                f"range {start}..{end}"
-            )
-        for metric in metrics:
-            values = pd.to_numeric(frame[metric], errors="coerce")
-            if values.isna().any():
-                bad = frame.loc[values.isna(), metric].iloc[0]
-                raise GA4Error(f"GA4 {report} report: metric {metric} has a non-numeric value {bad!r}")
-            frame[metric] = values
-        duplicated = frame.duplicated(subset=dimensions)
-        if duplicated.any():
-            key = frame.loc[duplicated, dimensions].iloc[0].to_dict()
-            raise GA4Error(f"GA4 {report} report: duplicate row for {key}")
+def _api_message(exc: Exception) -> str:
+    """The API's own error text, without the client's ``POST <url>:`` prefix."""
+    message = getattr(exc, "message", None) or str(exc)
+    return re.sub(r"^(GET|POST) \S+: ", "", str(message))
+
+
+def _headers(exc: Exception):
+    return getattr(getattr(exc, "response", None), "headers", None)
+
+
+def _first_arg(exc: Exception) -> str:
+    first = exc.args[0] if exc.args else ""
+    return first[:200] if isinstance(first, str) else type(exc).__name__
+
+
+def _validate_headers(pb, dimensions: list[str], metrics: list[str], fail) -> None:
+    got = [h.name for h in pb.dimension_headers] + [h.name for h in pb.metric_headers]
+    wanted = dimensions + metrics
+    if got != wanted:
+        unknown = [name for name in got if name not in wanted] or [name for name in wanted if name not in got]
+        raise fail(f"response headers {got} do not match the requested {wanted}",
+                   ", ".join(unknown) or "header order")
+
+
+def _to_frame(rows, dimensions, metrics, start, end, fail) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=dimensions + metrics)
+    if frame.empty:
+        frame["date"] = pd.Series(dtype="object")
         return frame
-
+    dates = pd.to_datetime(frame["date"], format="%Y%m%d", errors="coerce")
+    if dates.isna().any():
+        raise fail(f"value {frame.loc[dates.isna(), 'date'].iloc[0]!r} is not a YYYYMMDD date", "date")
+    frame["date"] = dates.dt.date
+    outside = frame[(frame["date"] < start) | (frame["date"] > end)]
+    if len(outside):
+        raise fail(f"a row is dated {outside['date'].iloc[0]}, outside the requested range", "date")
+    for metric in metrics:
+        values = pd.to_numeric(frame[metric], errors="coerce")
+        if values.isna().any():
+            raise fail(f"value {frame.loc[values.isna(), metric].iloc[0]!r} is not a number", metric)
+        frame[metric] = values
+    duplicated = frame.duplicated(subset=dimensions)
+    if duplicated.any():
+        key = {k: str(v) for k, v in frame.loc[duplicated, dimensions].iloc[0].items()}
+        raise fail(f"duplicate row for {key}", ",".join(dimensions))
+    return frame

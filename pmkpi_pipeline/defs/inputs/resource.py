@@ -1,7 +1,8 @@
 """The marketing-inputs folder: CSV files read and validated line by line.
 
 Every problem is reported with the file and the line (1-based, header = line 1): a missing
-file or column, a date that does not parse, a non-numeric or negative number.
+file or column, a date that does not parse, a non-numeric or negative number, a currency that is
+not a 3-letter code. (Money in a currency without a rate is caught by ``stg_inputs``.)
 """
 
 from __future__ import annotations
@@ -27,14 +28,15 @@ class CsvSpec:
     months: tuple[str, ...] = ()
     numbers: tuple[str, ...] = ()
     optional: tuple[str, ...] = ()
+    currencies: tuple[str, ...] = ()  # empty (the reporting currency) or a 3-letter code
 
 
 MARKETING_SPEND = CsvSpec("marketing_spend.csv", ("date", "channel", "amount"), dates=("date",),
-                          numbers=("amount",), optional=("currency",))
+                          numbers=("amount",), optional=("currency",), currencies=("currency",))
 SOCIAL_MEDIA = CsvSpec("social_media.csv", ("date", "network", "impressions", "engagements"),
                        dates=("date",), numbers=("impressions", "engagements"))
 INDUSTRY_SALES = CsvSpec("industry_sales.csv", ("month", "market", "total_sales"), months=("month",),
-                         numbers=("total_sales",), optional=("currency",))
+                         numbers=("total_sales",), optional=("currency",), currencies=("currency",))
 
 
 class InputsFolder(ConfigurableResource):
@@ -75,6 +77,11 @@ class InputsFolder(ConfigurableResource):
             self._reject(file, frame, column, parsed.isna(), "is not a number")
             self._reject(file, frame, column, parsed < 0, "is negative")
             frame[column] = parsed
+        for column in spec.currencies:
+            codes = frame[column].str.strip().str.upper()
+            self._reject(file, frame, column, (codes != "") & ~codes.str.fullmatch(r"[A-Z]{3}"),
+                         "is not a 3-letter currency code")
+            frame[column] = codes
         return frame
 
     @staticmethod
