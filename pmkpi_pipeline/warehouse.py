@@ -7,15 +7,16 @@ duplicates rows and a failed or killed run leaves the previous rows in place.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import duckdb
 import pandas as pd
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, MetadataValue
 
 
 class SchemaDriftError(RuntimeError):
@@ -100,18 +101,122 @@ def replace_rows(
     """Replace the rows of partitions ``start..end`` (inclusive) of a table with ``frame``.
 
     State tables (no partition column) are replaced whole. Runs on the caller's connection so
-    several tables can be replaced inside one transaction. Returns the number of rows inserted.
+    several tables can be replaced inside one transaction. A row dated outside ``start..end``
+    is refused (it would survive the next re-run's delete and be duplicated). Returns the
+    number of rows inserted.
     """
     ensure_table(con, schema)
     rows = schema.conform(frame, source or schema.name)
     if schema.partition_column is None:
         con.execute(f'DELETE FROM "{schema.name}"')
     else:
+        _refuse_rows_outside(rows, schema, start, end, source or schema.name)
         con.execute(
             f'DELETE FROM "{schema.name}" WHERE "{schema.partition_column}" BETWEEN ? AND ?',
             [start, end],
         )
     return append_rows(con, schema, rows)
+
+
+def _refuse_rows_outside(rows: pd.DataFrame, schema: TableSchema, start, end, source: str) -> None:
+    if start is None or end is None:
+        raise ValueError(f"{source}: replacing partitions of {schema.name} needs start and end")
+    if not len(rows):
+        return
+    days = pd.to_datetime(rows[schema.partition_column], errors="coerce")
+    outside = days.isna() | (days < pd.Timestamp(start)) | (days > pd.Timestamp(end))
+    if outside.any():
+        raise SchemaDriftError(
+            f"{source}: {int(outside.sum())} row(s) for table {schema.name} have "
+            f"{schema.partition_column} {rows[schema.partition_column][outside].iloc[0]!r}, outside "
+            f"the partitions {start}..{end} being replaced"
+        )
+
+
+def changed_rows(
+    con: duckdb.DuckDBPyConnection,
+    schema: TableSchema,
+    frame: pd.DataFrame,
+    start: date,
+    end: date,
+    keys: Sequence[str],
+    values: Sequence[str],
+    settled_before: date,
+    examples: int = 5,
+) -> dict:
+    """Compare re-pulled rows with what the table holds for ``start..end``, before replacing them.
+
+    A row is changed when one of ``values`` differs for the same partition and ``keys``, or
+    when it appeared or vanished on a day that had been landed before (days never landed are
+    first pulls, not changes). Changes dated before ``settled_before`` are *settled* changes:
+    numbers the source should no longer revise. One SQL comparison; returns
+    ``{"changed": n, "settled": m, "examples": [...]}`` with up to ``examples`` settled
+    changes (else the first changes), each ``{<partition>, <keys>, "changes": {column: [old, new]}}``.
+    """
+    ensure_table(con, schema)
+    rows = schema.conform(frame, schema.name)
+    part = schema.partition_column
+    ids = [part, *keys]
+    incoming = ", ".join(f'CAST("{c}" AS {t}) AS "{c}"' for c, t in schema.columns.items())
+    same_row = " AND ".join(f'o."{c}" IS NOT DISTINCT FROM n."{c}"' for c in ids)
+    differs = " OR ".join([f'o."{part}" IS NULL', f'n."{part}" IS NULL',
+                           *(f'o."{c}" IS DISTINCT FROM n."{c}"' for c in values)])
+    key_cols = ", ".join(f'COALESCE(o."{c}", n."{c}") AS "{c}"' for c in ids)
+    pairs = ", ".join(f'o."{c}" AS "old_{c}", n."{c}" AS "new_{c}"' for c in values)
+    with _registered(con, "_repulled", rows):
+        found = con.execute(f"""
+            WITH o AS (SELECT * FROM "{schema.name}" WHERE "{part}" BETWEEN $start AND $end),
+                 n AS (SELECT {incoming} FROM _repulled),
+                 d AS (SELECT {key_cols}, {pairs} FROM o FULL OUTER JOIN n ON {same_row} WHERE {differs})
+            SELECT *, count(*) OVER () AS _changed,
+                   sum(CASE WHEN "{part}" < $settled THEN 1 ELSE 0 END) OVER () AS _settled
+            FROM d WHERE "{part}" IN (SELECT DISTINCT "{part}" FROM o)
+            ORDER BY ("{part}" < $settled) DESC, {", ".join(f'"{c}"' for c in ids)}
+            LIMIT {int(examples)}""", {"start": start, "end": end, "settled": settled_before}).fetchall()
+    if not found:
+        return {"changed": 0, "settled": 0, "examples": []}
+    listed = []
+    for row in found:
+        record = dict(zip([*ids, *(f"{side}_{c}" for c in values for side in ("old", "new"))], row))
+        listed.append({
+            **{c: _plain(record[c]) for c in ids},
+            "changes": {c: [_plain(record[f"old_{c}"]), _plain(record[f"new_{c}"])]
+                        for c in values if record[f"old_{c}"] != record[f"new_{c}"]},
+        })
+    return {"changed": int(found[0][-2]), "settled": int(found[0][-1]), "examples": listed}
+
+
+def settled_before(settling_days: int, tz: str, now: datetime | None = None) -> date:
+    """The first day whose numbers may still change (today in ``tz`` − ``settling_days``).
+
+    A day before it ended more than ``settling_days`` days ago: its numbers count as settled.
+    """
+    return (now or datetime.now(ZoneInfo(tz))).astimezone(ZoneInfo(tz)).date() - timedelta(days=settling_days)
+
+
+def late_data_metadata(context, source: str, changes: dict[str, dict], settled: date, window: int) -> dict:
+    """Materialisation metadata (and a warning) for numbers a re-pull changed.
+
+    ``changed_rows`` counts changed rows per table; ``changed_settled_rows`` lists, per table
+    with any, the count and a few examples of changes dated before ``settled`` (older than the
+    ``window``-day settling time), which the schedule's lookback would not have re-pulled.
+    """
+    settled_changes = {table: {"count": c["settled"], "examples": c["examples"]}
+                       for table, c in changes.items() if c["settled"]}
+    if settled_changes:
+        context.log.warning(
+            f"{source}: re-pull changed numbers dated before {settled} (older than the {window}-day "
+            f"settling window): " + ", ".join(f"{t} {c['count']} row(s)" for t, c in settled_changes.items()))
+    return {
+        "changed_rows": MetadataValue.json({table: c["changed"] for table, c in changes.items()}),
+        "changed_settled_rows": MetadataValue.json(settled_changes),
+        "settled_before": str(settled),
+    }
+
+
+def _plain(value):
+    """A JSON-friendly form of a DuckDB value (dates and timestamps as ISO text)."""
+    return value.isoformat() if hasattr(value, "isoformat") else value
 
 
 KPI_ROWS = TableSchema(
@@ -171,11 +276,27 @@ def append_rows(con: duckdb.DuckDBPyConnection, schema: TableSchema, frame: pd.D
     """Append ``frame`` to an existing table, cast to its schema; returns the row count."""
     rows = schema.conform(frame, schema.name)
     if len(rows):
-        con.register("_incoming", rows)
-        try:
-            cols = ", ".join(f'"{c}"' for c in schema.columns)
-            casts = ", ".join(f'CAST("{c}" AS {t})' for c, t in schema.columns.items())
+        cols = ", ".join(f'"{c}"' for c in schema.columns)
+        casts = ", ".join(f'CAST("{c}" AS {t})' for c, t in schema.columns.items())
+        with _registered(con, "_incoming", rows):
             con.execute(f'INSERT INTO "{schema.name}" ({cols}) SELECT {casts} FROM _incoming')
-        finally:
-            con.unregister("_incoming")
     return len(rows)
+
+
+@contextmanager
+def _registered(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) -> Iterator[None]:
+    """``frame`` visible to SQL as ``name`` for the block.
+
+    When the block fails, the transaction may be aborted and even unregistering would raise,
+    hiding the real error: the registration is then left to the rollback / closing connection.
+    """
+    con.register(name, frame)
+    try:
+        yield
+    except BaseException:
+        try:
+            con.unregister(name)
+        except duckdb.Error:
+            pass
+        raise
+    con.unregister(name)

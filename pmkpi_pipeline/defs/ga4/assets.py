@@ -5,14 +5,20 @@ year-long backfill is a handful of calls per report, not one per day.
 """
 
 from dataclasses import dataclass
-
 import pandas as pd
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
+from ... import settings
 from ...partitions import DAILY, SINGLE_RUN, partition_dates
 from ...raw_tables import GA4_EVENTS, GA4_PAGES, GA4_TOTALS, GA4_TRAFFIC
-from ...warehouse import TableSchema, WarehouseResource, replace_rows
+from ...warehouse import (
+    TableSchema, WarehouseResource, changed_rows, late_data_metadata, replace_rows, settled_before,
+)
 from .resource import GA4Resource
+
+
+DIMENSION_COLUMNS = {"date": "date", "sessionDefaultChannelGroup": "channel", "pagePath": "page_path",
+                     "eventName": "event_name"}
 
 
 @dataclass(frozen=True)
@@ -24,11 +30,14 @@ class Ga4Report:
     metrics: dict[str, str]  # API metric name → column name
     table: TableSchema
 
+    @property
+    def keys(self) -> list[str]:
+        """The table's key columns besides ``date`` (one row per date and these)."""
+        return [DIMENSION_COLUMNS[d] for d in self.dimensions if d != "date"]
+
     def land(self, result_frame: pd.DataFrame) -> pd.DataFrame:
         """Rename the API columns to the table's columns."""
-        renames = {**self.metrics, "sessionDefaultChannelGroup": "channel", "pagePath": "page_path",
-                   "eventName": "event_name"}
-        return result_frame.rename(columns=renames)
+        return result_frame.rename(columns={**self.metrics, **DIMENSION_COLUMNS})
 
 
 REPORTS = (
@@ -60,7 +69,9 @@ REPORTS = (
     kinds={"google_analytics", "duckdb"},
     description="GA4 Data API reports (traffic by channel, pages, events, property totals) landed "
     "as received into raw_ga4_traffic / raw_ga4_pages / raw_ga4_events / raw_ga4_totals, with the "
-    "property time zone and thresholding / (other)-row flags of each response.",
+    "property time zone and thresholding / (other)-row flags of each response. Numbers a re-pull "
+    "changes are counted in the `changed_rows` metadata; changes to days older than the settling "
+    "window are listed in `changed_settled_rows`.",
 )
 def raw_ga4(context: AssetExecutionContext, ga4: GA4Resource, warehouse: WarehouseResource):
     """Fetch every GA4 report for the run's partition range and replace those partitions."""
@@ -84,7 +95,14 @@ def raw_ga4(context: AssetExecutionContext, ga4: GA4Resource, warehouse: Warehou
                              ("sampled_reports", result.sampled)):
             if flagged:
                 flags[key].append(report.name)
+    settled = settled_before(ga4.settling_days, settings.timezone())
     with warehouse.transaction() as con:
+        changes = {
+            report.table.name: changed_rows(con, report.table, landed[report.table.name], start, end,
+                                            keys=report.keys, values=list(report.metrics.values()),
+                                            settled_before=settled)
+            for report in REPORTS
+        }
         counts = {
             report.table.name: replace_rows(con, report.table, landed[report.table.name], start, end,
                                             source=f"GA4 {report.name} report")
@@ -99,4 +117,5 @@ def raw_ga4(context: AssetExecutionContext, ga4: GA4Resource, warehouse: Warehou
         "thresholded_reports": MetadataValue.json(flags["thresholded_reports"]),
         "other_row_loss_reports": MetadataValue.json(flags["other_row_loss_reports"]),
         "sampled_reports": MetadataValue.json(flags["sampled_reports"]),
+        **late_data_metadata(context, "raw_ga4", changes, settled, ga4.settling_days),
     })
