@@ -197,3 +197,27 @@ def kpi_settings() -> KpiSettings:
         fx_rates=_fx_rates(),
         targets_file=Path(targets).expanduser().resolve() if targets else None,
     )
+
+
+def anomaly_overrides() -> dict[str, object]:
+    """Global anomaly-detector settings from ``PMKPI_ANOMALY_*`` (only those that are set).
+
+    ``PMKPI_ANOMALY_HISTORY_DAYS``, ``PMKPI_ANOMALY_MIN_HISTORY`` (positive integers),
+    ``PMKPI_ANOMALY_SENSITIVITY`` (a positive number) and ``PMKPI_ANOMALY_SEASONALITY``
+    (``weekly`` or ``none``). Per-KPI overrides in the catalog apply on top.
+    """
+    overrides: dict[str, object] = {}
+    for name, key in (("PMKPI_ANOMALY_HISTORY_DAYS", "history_days"), ("PMKPI_ANOMALY_MIN_HISTORY", "min_history")):
+        if _raw(name) is not None:
+            overrides[key] = _positive_int(name, 0)
+    if _raw("PMKPI_ANOMALY_SENSITIVITY") is not None:
+        sensitivity = _float("PMKPI_ANOMALY_SENSITIVITY", 0.0)
+        if sensitivity <= 0:
+            raise ConfigError(f"PMKPI_ANOMALY_SENSITIVITY={sensitivity!r} must be a positive number")
+        overrides["sensitivity"] = sensitivity
+    seasonality = _raw("PMKPI_ANOMALY_SEASONALITY")
+    if seasonality is not None:
+        if seasonality not in ("weekly", "none"):
+            raise ConfigError(f"PMKPI_ANOMALY_SEASONALITY={seasonality!r} must be 'weekly' or 'none'")
+        overrides["seasonality"] = seasonality
+    return overrides

@@ -14,6 +14,8 @@ from ..settings import KpiSettings
 
 RATE = (0.0, 100.0)
 NON_NEGATIVE = (0.0, None)
+EMAIL_ANOMALY = {"seasonality": "none", "sensitivity": 4.0}
+"""Email rates move in steps as campaigns enter and leave the 7-day window: no weekday pattern."""
 
 
 @dataclass(frozen=True)
@@ -83,10 +85,10 @@ CATALOG: tuple[Kpi, ...] = (
         "screenPageViews / sessions on D (sums over channels)", "pages", "1d", ("ga4",)),
     Kpi("email_open_rate", "Email open rate", "email",
         "unique opens / (emails sent − hard bounces − soft bounces) × 100, campaigns sent in the window",
-        "%", "7d", ("mailchimp",), bounds=RATE),
+        "%", "7d", ("mailchimp",), bounds=RATE, anomaly_overrides=EMAIL_ANOMALY),
     Kpi("email_click_rate", "Email click-through rate", "email",
         "unique subscriber clicks / (emails sent − hard bounces − soft bounces) × 100, campaigns sent in the window",
-        "%", "7d", ("mailchimp",), bounds=RATE),
+        "%", "7d", ("mailchimp",), bounds=RATE, anomaly_overrides=EMAIL_ANOMALY),
     Kpi("bounce_rate", "Bounce rate", "web",
         "(sessions − engagedSessions) / sessions × 100 on D (GA4's definition)", "%", "1d", ("ga4",),
         bounds=RATE, higher_is_better=False),

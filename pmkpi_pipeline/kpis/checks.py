@@ -43,8 +43,8 @@ def bounds_verdict(kpi: Kpi, value: float | None) -> tuple[bool, str]:
 
 
 def anomaly_params(kpi: Kpi) -> AnomalyParams:
-    """Global anomaly defaults with the catalog's per-KPI overrides applied."""
-    return AnomalyParams().replace(**dict(kpi.anomaly_overrides)) if kpi.anomaly_overrides else AnomalyParams()
+    """Detector defaults, then the global ``PMKPI_ANOMALY_*`` settings, then the KPI's catalog overrides."""
+    return AnomalyParams().replace(**{**settings.anomaly_overrides(), **kpi.anomaly_overrides})
 
 
 def _value(v) -> float | None:
