@@ -96,6 +96,8 @@ def raw_ga4(context: AssetExecutionContext, ga4: GA4Resource, warehouse: Warehou
             if flagged:
                 flags[key].append(report.name)
     settled = settled_before(ga4.settling_days, settings.timezone())
+    context.log.info(f"raw_ga4 {start}..{end}: fetched {sum(len(f) for f in landed.values())} rows; "
+                     "replacing the range in one transaction")
     with warehouse.transaction() as con:
         changes = {
             report.table.name: changed_rows(con, report.table, landed[report.table.name], start, end,

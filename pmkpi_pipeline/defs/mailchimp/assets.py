@@ -138,6 +138,8 @@ def raw_mailchimp(context: AssetExecutionContext, mailchimp: MailchimpResource,
     activity = _activity(mailchimp, lists, start, end, partitions)
 
     settled = settled_before(mailchimp.settling_days, tz)
+    context.log.info(f"raw_mailchimp {partitions}: fetched {len(campaign_frame)} campaigns, {len(report_frame)} "
+                     f"reports, {len(activity)} activity rows; replacing the range in one transaction")
     with warehouse.transaction() as con:
         changes = {
             MAILCHIMP_REPORTS.name: changed_rows(con, MAILCHIMP_REPORTS, report_frame, start, end,
