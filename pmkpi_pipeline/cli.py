@@ -217,6 +217,10 @@ def main(argv: list[str] | None = None) -> int:
         warnings.filterwarnings("ignore", category=category)
 
     try:
+        if args.command != "demo":  # the demo exports its own settings
+            from . import settings
+
+            settings.validate()
         return args.func(args)
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)

@@ -221,3 +221,10 @@ def anomaly_overrides() -> dict[str, object]:
             raise ConfigError(f"PMKPI_ANOMALY_SEASONALITY={seasonality!r} must be 'weekly' or 'none'")
         overrides["seasonality"] = seasonality
     return overrides
+
+
+def validate() -> None:
+    """Read every setting once, so a malformed variable fails at start-up with its name."""
+    for reader in (data_dir, warehouse_path, billing_db_url, inputs_dir, start_date, timezone, ga4_property_id,
+                   ga4_endpoint, mailchimp_base_url, kpi_settings, anomaly_overrides):
+        reader()

@@ -250,6 +250,12 @@ CHECK_ROWS = TableSchema(
     },
 )
 
+LANDED_DAYS = TableSchema(
+    name="landed_days",
+    columns={"date": "DATE", "source": "VARCHAR"},
+)
+"""The days each source has been landed and staged: KPI windows over days missing here are NULL."""
+
 KPIS_VIEW_SQL = (
     "CREATE OR REPLACE VIEW kpis AS SELECT date, kpi, value, numerator, denominator, unit, "
     "dimension, dimension_value FROM kpi_values"
@@ -258,14 +264,15 @@ KPIS_VIEW_SQL = (
 
 def replace_family_rows(
     con: duckdb.DuckDBPyConnection, schema: TableSchema, family: str, frame: pd.DataFrame,
-    start: date, end: date,
+    start: date, end: date, key_column: str = "family",
 ) -> int:
-    """Replace one KPI family's rows of ``start..end`` in a shared table (``kpi_values`` or checks)."""
+    """Replace one owner's rows of ``start..end`` in a shared table: a KPI family's in ``kpi_values``
+    or ``kpi_check_results``, a source's in ``landed_days`` (``key_column`` names the owner column)."""
     ensure_table(con, schema)
     con.execute(
-        f'DELETE FROM "{schema.name}" WHERE family = ? AND date BETWEEN ? AND ?', [family, start, end]
+        f'DELETE FROM "{schema.name}" WHERE "{key_column}" = ? AND date BETWEEN ? AND ?', [family, start, end]
     )
-    frame = frame.assign(family=family)
+    frame = frame.assign(**{key_column: family})
     inserted = append_rows(con, schema, frame)
     if schema is KPI_ROWS:
         con.execute(KPIS_VIEW_SQL)

@@ -17,7 +17,7 @@ from dagster import (
 
 from .. import settings
 from ..partitions import DAILY, SINGLE_RUN, partition_dates
-from ..warehouse import KPI_ROWS, WarehouseResource, replace_family_rows
+from ..warehouse import KPI_ROWS, LANDED_DAYS, WarehouseResource, ensure_table, replace_family_rows
 from .catalog import BY_ID, FAMILIES, FAMILY_UPSTREAMS, family_lookback_days
 from .formulas import FAMILY_FUNCTIONS
 
@@ -46,19 +46,29 @@ def latest_metadata(rows: pd.DataFrame) -> dict:
     return metadata
 
 
-def null_before_history(rows: pd.DataFrame, cfg: settings.KpiSettings, first_day) -> pd.DataFrame:
-    """NULL every windowed KPI value whose window starts before the first partition.
+def null_unlanded_windows(rows: pd.DataFrame, cfg: settings.KpiSettings, con) -> pd.DataFrame:
+    """NULL every KPI value whose window covers a day that one of its sources has not landed.
 
-    Such a window would mix landed days with days that were never landed, so its value would be
-    wrong rather than merely early; it is NULL with the reason instead.
+    A window over days that were never landed (before ``PMKPI_START_DATE``, or partitions not yet
+    backfilled) would be wrong rather than merely early, so it is NULL with the reason instead.
     """
-    window = rows["kpi"].map(lambda k: BY_ID[k].window_days(cfg))
-    starts = pd.to_datetime(rows["date"]) - pd.to_timedelta(window - 1, unit="D")
-    early = (window > 1) & (starts < pd.Timestamp(first_day))
     rows = rows.copy()
-    rows.loc[early, ["value", "numerator", "denominator"]] = None
-    rows.loc[early, "null_reason"] = (
-        f"trailing window starts before the first partition (PMKPI_START_DATE={first_day})")
+    dates = pd.to_datetime(rows["date"])
+    window = rows["kpi"].map(lambda k: BY_ID[k].window_days(cfg))
+    ensure_table(con, LANDED_DAYS)
+    landed = con.execute("SELECT source, date FROM landed_days").df()
+    for source in sorted({s for k in rows["kpi"].unique() for s in BY_ID[k].sources}):
+        uses = rows["kpi"].map(lambda k, s=source: s in BY_ID[k].sources)
+        days_landed = pd.DatetimeIndex(pd.to_datetime(landed.loc[landed["source"] == source, "date"])).sort_values()
+        # landed days inside [D - window + 1, D], by binary search over the sorted landed days
+        upto = days_landed.searchsorted(dates.values, side="right")
+        before = days_landed.searchsorted((dates - pd.to_timedelta(window - 1, unit="D")).values, side="left")
+        missing = window.to_numpy() - (upto - before)
+        short = uses.to_numpy() & (missing > 0)
+        rows.loc[short, ["value", "numerator", "denominator"]] = None
+        rows.loc[short, "null_reason"] = [
+            f"window not fully landed: {source} lacks {m} of {w} day(s)"
+            for m, w in zip(missing[short], window.to_numpy()[short])]
     return rows
 
 
@@ -90,8 +100,7 @@ def build_family_asset(family: str):
         start, end = partition_dates(context)
         reads = context.asset_partitions_time_window_for_input(upstreams[0])
         with warehouse.transaction() as con:
-            rows = null_before_history(FAMILY_FUNCTIONS[family](con, start, end, cfg), cfg,
-                                       settings.start_date())
+            rows = null_unlanded_windows(FAMILY_FUNCTIONS[family](con, start, end, cfg), cfg, con)
             # Parallel float sums differ in the last bits from run to run; 9 decimals keeps
             # every meaningful digit and makes a range run and a one-day run write equal rows.
             rows[NUMBERS] = rows[NUMBERS].astype(float).round(9)

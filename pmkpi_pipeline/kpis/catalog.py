@@ -50,8 +50,7 @@ class Kpi:
         """The Markdown description shown in the Dagster UI and the README."""
         text = f"**{self.title}** (`{self.id}`) — {self.formula}. Window: {self.window_label(cfg)}. " \
                f"Unit: {self.unit}. Sources: {', '.join(self.sources)}."
-        if self.window_days(cfg) > 1:
-            text += " NULL, with the reason, while the window reaches before the first partition."
+        text += " NULL, with the reason, while any day of the window has not been landed."
         return f"{text} {self.notes}".strip()
 
 

@@ -2,7 +2,8 @@
 
 Staging is views (see ``staging_views.py``), so a materialisation is cheap: it (re)creates the
 views, checks the partition range (every money row has a currency with a known rate) and
-reports row counts per day range. Money in a currency without a configured rate stops the run
+reports row counts per day range. It also records the range in ``landed_days``, so KPI windows
+can tell a day with no activity from a day that was never landed. Money in a currency without a configured rate stops the run
 with the offending rows named.
 """
 
@@ -10,9 +11,9 @@ import pandas as pd
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
 from ... import settings
-from ...partitions import DAILY, SINGLE_RUN, partition_dates
+from ...partitions import DAILY, SINGLE_RUN, days, partition_dates
 from ...staging_views import staging_views
-from ...warehouse import WarehouseResource
+from ...warehouse import LANDED_DAYS, WarehouseResource, replace_family_rows
 
 DATE_COLUMNS = {  # view → its local-date column, for per-range row counts
     "stg_ga4_traffic": "date", "stg_ga4_pages": "date", "stg_ga4_events": "date",
@@ -89,6 +90,8 @@ def build_staging_asset(source: str):
         with warehouse.transaction() as con:
             write_fx_rates(con, cfg)
             audit_currencies(con, source, cfg)
+            landed = pd.DataFrame({"date": days(start, end)})
+            replace_family_rows(con, LANDED_DAYS, source, landed, start, end, key_column="source")
             counts = {}
             for name, sql in views.items():
                 con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
