@@ -1,16 +1,14 @@
-"""The code location: assets, checks, resources, jobs and schedules merged into one ``Definitions``.
+"""The code location: assets, checks, resources, jobs, schedules and sensors merged into one ``Definitions``.
 
 Resources are configured from the ``PMKPI_*`` variables (``EnvVar`` for every secret that is
 set, so its value never appears in run config); settings are validated as the location loads,
-so a malformed variable fails here with its name rather than mid-run.
+so a malformed variable fails here with its name rather than mid-run. Jobs, schedules, alert
+sensors and the UI annotations (owners, tags) live in :mod:`pmkpi_pipeline.defs.operations`.
 """
 
 import os
 
-from dagster import (
-    AssetSelection, DefaultScheduleStatus, Definitions, EnvVar, RunRequest, ScheduleEvaluationContext,
-    define_asset_job, in_process_executor, schedule,
-)
+from dagster import Definitions, EnvVar, in_process_executor
 
 from . import settings
 from .defs.billing.assets import raw_billing
@@ -21,14 +19,15 @@ from .defs.inputs.assets import raw_inputs
 from .defs.inputs.resource import InputsFolder
 from .defs.mailchimp.assets import raw_mailchimp
 from .defs.mailchimp.resource import MailchimpResource
+from .defs.operations.alerts import SENSORS
+from .defs.operations.catalog_ui import annotate
+from .defs.operations.config import alert_webhook_url
+from .defs.operations.schedules import JOBS, SCHEDULE_LOOKBACK_DAYS, SCHEDULES, daily_refresh  # noqa: F401
 from .defs.raw_checks import RAW_CHECKS
 from .defs.staging.assets import STAGING_ASSETS
 from .kpis.assets import KPI_ASSETS
 from .kpis.checks import KPI_CHECKS
-from .partitions import DAILY
 from .warehouse import WarehouseResource
-
-SCHEDULE_LOOKBACK_DAYS = 3
 
 
 def _secret(name: str, default: str | None):
@@ -55,36 +54,14 @@ def build_resources() -> dict:
     }
 
 
-everything_job = define_asset_job(
-    "pmkpi_all", selection=AssetSelection.all(include_sources=False),
-    description="Every raw, staging and KPI asset with their checks, for the selected partitions.",
-)
-raw_job = define_asset_job("pmkpi_raw", selection=AssetSelection.groups(
-    "raw_ga4", "raw_mailchimp", "raw_billing", "raw_inputs"),
-    description="Only the raw layer: pull every source for the selected partitions.")
-kpi_job = define_asset_job("pmkpi_kpis", selection=AssetSelection.groups("staging", "kpis"),
-                           description="Staging and KPIs (with checks) from what the raw layer already holds.")
-
-
-@schedule(job=everything_job, cron_schedule="0 6 * * *", execution_timezone=settings.timezone(),
-          default_status=DefaultScheduleStatus.STOPPED)
-def daily_refresh(context: ScheduleEvaluationContext):
-    """Every morning: yesterday's partition plus a lookback of days whose source numbers still settle."""
-    keys = DAILY.get_partition_keys(current_time=context.scheduled_execution_time)
-    if not keys:
-        return
-    window = keys[-SCHEDULE_LOOKBACK_DAYS - 1:]
-    yield RunRequest(
-        run_key=window[-1],
-        tags={"dagster/asset_partition_range_start": window[0], "dagster/asset_partition_range_end": window[-1]},
-    )
-
+alert_webhook_url()  # validate PMKPI_ALERT_WEBHOOK_URL as the location loads (the sensors read it per alert)
 
 defs = Definitions(
-    assets=[raw_ga4, raw_mailchimp, raw_billing, raw_inputs, *STAGING_ASSETS, *KPI_ASSETS],
+    assets=annotate([raw_ga4, raw_mailchimp, raw_billing, raw_inputs, *STAGING_ASSETS, *KPI_ASSETS]),
     asset_checks=[*RAW_CHECKS, *KPI_CHECKS],
-    jobs=[everything_job, raw_job, kpi_job],
-    schedules=[daily_refresh],
+    jobs=JOBS,
+    schedules=SCHEDULES,
+    sensors=SENSORS,
     resources=build_resources(),
     executor=in_process_executor,
 )
