@@ -22,6 +22,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from dagster import AssetKey
 from support import DATA_DIR, range_tags
 
 from pmkpi_pipeline.sandbox.faults import Fault, Settling
@@ -478,3 +479,66 @@ def test_changed_rows_tells_settled_from_settling_days(tmp_path):
     assert found["examples"][:2] == [{"date": "2025-03-01", "k": "b", "changes": {"n": [2, None]}},
                                      {"date": "2025-03-01", "k": "c", "changes": {"n": [None, 2]}}]
     assert found["examples"][2] == {"date": "2025-03-09", "k": "a", "changes": {"n": [3, 4]}}
+
+
+# ---------------------------------------------------------------------------------------------
+# the retry policy itself, without a network
+
+
+def _raising(error: Exception):
+    def call():
+        raise error
+
+    return call
+
+
+def test_backoff_is_exponential_with_full_jitter_and_honours_retry_after():
+    import random
+
+    from pmkpi_pipeline.retry import Retryable, RetriesExhausted, call_with_retries
+
+    waits: list[float] = []
+    answers = iter([Retryable("HTTP 503"), Retryable("HTTP 503"), Retryable("HTTP 429", retry_after=0.7),
+                    Retryable("HTTP 503"), "rows"])
+
+    def call():
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    assert call_with_retries(call, lambda exc: exc, what="x", max_attempts=5, base_delay=1.0, max_delay=3.0,
+                             sleep=waits.append, rng=random.Random(1)) == "rows"
+    assert 0 <= waits[0] <= 1 and 0 <= waits[1] <= 2 and waits[2] == 0.7 and 0 <= waits[3] <= 3
+    with pytest.raises(RetriesExhausted, match=r"^GA4 x: still failing after 2 attempts; last error: HTTP 502"):
+        call_with_retries(_raising(Retryable("HTTP 502")), lambda exc: exc,
+                          what="GA4 x", max_attempts=2, base_delay=0.0, sleep=waits.append)
+    refused = ValueError("HTTP 401 — check PMKPI_MAILCHIMP_API_KEY")
+    before = len(waits)
+    with pytest.raises(ValueError, match="HTTP 401"):
+        call_with_retries(_raising(refused), lambda exc: exc, what="x", max_attempts=5,
+                          base_delay=1.0, sleep=waits.append)
+    assert len(waits) == before, "a refusal is not retried"
+
+
+def test_retry_after_and_quota_reset_times():
+    from datetime import datetime, timezone
+
+    from pmkpi_pipeline.defs.ga4.resource import exhausted_quota
+    from pmkpi_pipeline.retry import parse_retry_after
+
+    now = datetime(2025, 3, 10, 14, 25, tzinfo=timezone.utc)
+    assert parse_retry_after({"retry-after": "2.5"}) == 2.5
+    assert parse_retry_after({"Retry-After": "Mon, 10 Mar 2025 14:25:30 GMT"}, now) == 30.0
+    assert parse_retry_after({"Retry-After": "soon"}) is None and parse_retry_after(None) is None
+    assert exhausted_quota("Exhausted property tokens per hour (tokensPerHour).", now) == (
+        "tokensPerHour", datetime(2025, 3, 10, 15, 0, tzinfo=timezone.utc))
+    assert exhausted_quota("Exhausted property tokens per day.", now) == (  # midnight Pacific (PDT)
+        "tokensPerDay", datetime(2025, 3, 11, 7, 0, tzinfo=timezone.utc))
+    assert exhausted_quota("Exhausted concurrent requests quota.", now) is None
+
+
+def test_api_assets_draw_on_their_own_pools(code_location):
+    graph = code_location.defs.resolve_asset_graph()
+    pools = {key: graph.get(AssetKey(key)).pools for key in ("raw_ga4", "raw_mailchimp")}
+    assert pools == {"raw_ga4": {"ga4_api"}, "raw_mailchimp": {"mailchimp_api"}}
