@@ -5,6 +5,7 @@ year-long backfill is a handful of calls per report, not one per day.
 """
 
 from dataclasses import dataclass
+
 import pandas as pd
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
@@ -15,7 +16,6 @@ from ...warehouse import (
     TableSchema, WarehouseResource, changed_rows, late_data_metadata, replace_rows, settled_before,
 )
 from .resource import GA4Resource
-
 
 DIMENSION_COLUMNS = {"date": "date", "sessionDefaultChannelGroup": "channel", "pagePath": "page_path",
                      "eventName": "event_name"}
