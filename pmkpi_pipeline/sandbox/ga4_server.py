@@ -8,6 +8,10 @@ frame ({date, sessionDefaultChannelGroup} → ``ga4_traffic``, {date, pagePath} 
 unless ``keepEmptyRows``. Errors carry Google's body ``{"error": {code, message, status}}``.
 Quota tokens are charged per request and a used-up token quota answers 429
 ``RESOURCE_EXHAUSTED``; the fault plan lowers limits, sets metadata flags and scales late data.
+
+:meth:`Ga4Service.report` computes an answer as a wire-neutral :class:`Report` (headers, the
+page of rows, ``rowCount``, metadata); this module renders it as JSON and
+:mod:`pmkpi_pipeline.sandbox.ga4_grpc` as the protobuf message of the gRPC API.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from datetime import date, datetime, timedelta
 from functools import partial
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
 
 from pmkpi_pipeline.sandbox._http import ApiError, Handler, Reply, Request, Service
@@ -96,6 +101,22 @@ class ReportQuery:
     order_bys: list[tuple[str, bool]]  # (column, descending)
 
 
+@dataclass
+class Report:
+    """One computed ``runReport`` answer, before it is put into JSON or protobuf."""
+
+    query: ReportQuery
+    page: pd.DataFrame  # this page's rows: the dimensions, then the metrics, as requested
+    row_count: int  # rows of the whole report, on every page
+    metadata: dict[str, object]  # JSON form: currencyCode, timeZone and the plan's flags
+    property_quota: dict | None  # JSON form, when the request asked for it
+    kind: str = "analyticsData#runReport"
+
+    def columns(self) -> tuple[list[list[str]], list[list[str]]]:
+        """The page's dimension and metric values as the API's strings, column by column."""
+        return _columns(self.page, self.query)
+
+
 class Ga4Service(Service):
     """The Data API for one property, backed by the company's ``ga4_*`` frames."""
 
@@ -114,11 +135,7 @@ class Ga4Service(Service):
         match = ROUTE.match(request.path)
         if request.method != "POST" or match is None:
             return None
-        keys = ["runReport"]
-        dimensions = _requested_dimensions(request)
-        if dimensions:
-            keys.append(f"runReport[{','.join(sorted(dimensions))}]")
-        return keys, partial(self.run_report, match.group(1))
+        return counter_keys(_requested_dimensions(request)), partial(self.run_report, match.group(1))
 
     def error(self, status: int, message: str | None) -> Reply:
         """Google's JSON error body."""
@@ -144,13 +161,21 @@ class Ga4Service(Service):
 
     def run_report(self, property_id: str, request: Request) -> Reply:
         """Answer one ``runReport``."""
-        if property_id != self.property_id:
-            raise ApiError(403, f"{DEFAULT_MESSAGES[403]} (property {property_id})")
-        self._check_quota()
+        self.admit(property_id)
         try:
             body = request.json()
         except ValueError as exc:
             raise ApiError(400, f"Invalid JSON payload received. {exc}") from None
+        return Reply(to_json(self.report(body)), rows_key="rows", count_key="rowCount")
+
+    def admit(self, property_id: str) -> None:
+        """Refuse another property (403) and a used-up token quota (429), before the body is read."""
+        if property_id != self.property_id:
+            raise ApiError(403, f"{DEFAULT_MESSAGES[403]} (property {property_id})")
+        self._check_quota()
+
+    def report(self, body: dict) -> Report:
+        """Compute the answer to a ``RunReportRequest`` in its JSON form and charge its tokens."""
         query = parse_query(body, self._today())
         frame = self.frames[frozenset(query.dimensions)]
         for name in query.metrics:
@@ -162,20 +187,14 @@ class Ga4Service(Service):
         page = table.iloc[query.offset : query.offset + query.limit]
         tokens = 1 + len(page) // 1000
         self.plan.use_ga4_tokens(tokens)
-        answer: dict = {
-            "dimensionHeaders": [{"name": name} for name in query.dimensions],
-            "metricHeaders": [{"name": name, "type": METRIC_TYPES[name]} for name in query.metrics],
-        }
-        if len(page):
-            answer["rows"] = _rows(page, query)
-        if len(table):
-            answer["rowCount"] = len(table)
         flags = {name: True for name, on in self.plan.ga4_metadata.items() if on}
-        answer["metadata"] = {"currencyCode": self.currency, "timeZone": self.timezone, **flags}
-        if query.return_property_quota:
-            answer["propertyQuota"] = self._quota(tokens)
-        answer["kind"] = "analyticsData#runReport"
-        return Reply(answer, rows_key="rows", count_key="rowCount")
+        return Report(
+            query=query,
+            page=page,
+            row_count=len(table),
+            metadata={"currencyCode": self.currency, "timeZone": self.timezone, **flags},
+            property_quota=self._quota(tokens) if query.return_property_quota else None,
+        )
 
     def _today(self) -> date:
         return datetime.now(ZoneInfo(self.timezone)).date()
@@ -215,6 +234,32 @@ class Ga4Service(Service):
             ascending=[not desc for _, desc in keys],
             kind="stable",
         )
+
+
+def to_json(report: Report) -> dict:
+    """The ``RunReportResponse`` JSON body, zero ``rows``/``rowCount`` left out as protobuf JSON does."""
+    query = report.query
+    answer: dict = {
+        "dimensionHeaders": [{"name": name} for name in query.dimensions],
+        "metricHeaders": [{"name": name, "type": METRIC_TYPES[name]} for name in query.metrics],
+    }
+    if len(report.page):
+        answer["rows"] = _rows(*report.columns())
+    if report.row_count:
+        answer["rowCount"] = report.row_count
+    answer["metadata"] = dict(report.metadata)
+    if report.property_quota is not None:
+        answer["propertyQuota"] = report.property_quota
+    answer["kind"] = report.kind
+    return answer
+
+
+def counter_keys(dimensions: list[str]) -> list[str]:
+    """The stats keys of one ``runReport`` (without the ``ga4.`` prefix)."""
+    keys = ["runReport"]
+    if dimensions:
+        keys.append(f"runReport[{','.join(sorted(dimensions))}]")
+    return keys
 
 
 def parse_query(body: dict, today: date) -> ReportQuery:
@@ -321,22 +366,44 @@ def _prepare(frame: pd.DataFrame) -> pd.DataFrame:
     return prepared
 
 
-def _rows(page: pd.DataFrame, query: ReportQuery) -> list[dict]:
+def _columns(page: pd.DataFrame, query: ReportQuery) -> tuple[list[list[str]], list[list[str]]]:
     dimensions = [
-        page[name].dt.strftime("%Y%m%d").tolist() if name == "date" else page[name].astype(str).tolist()
+        _date_strings(page[name]) if name == "date" else page[name].astype(str).tolist()
         for name in query.dimensions
     ]
     metrics = [_metric_strings(page[name], METRIC_TYPES[name]) for name in query.metrics]
+    return dimensions, metrics
+
+
+def _rows(dimensions: list[list[str]], metrics: list[list[str]]) -> list[dict]:
+    count = len(dimensions[0]) if dimensions else len(metrics[0]) if metrics else 0
     return [
         {
             "dimensionValues": [{"value": column[i]} for column in dimensions],
             "metricValues": [{"value": column[i]} for column in metrics],
         }
-        for i in range(len(page))
+        for i in range(count)
     ]
+
+
+def _date_strings(dates: pd.Series) -> list[str]:
+    """``YYYYMMDD`` of each date, formatting each distinct day once (``strftime`` is slow)."""
+    codes, days = pd.factorize(dates)  # the page's dates come from a range filter: no NaT
+    return np.asarray(days.strftime("%Y%m%d"), dtype=object)[codes].tolist()
 
 
 def _metric_strings(values: pd.Series, metric_type: str) -> list[str]:
     if metric_type == "TYPE_INTEGER":
         return values.round().astype("int64").astype(str).tolist()
-    return [str(int(v)) if float(v).is_integer() else repr(float(v)) for v in values]
+    # whole numbers as integers ("61"), others as Python's shortest repr ("61.25")
+    numbers = values.to_numpy(dtype=float)
+    whole = (numbers == np.round(numbers)) & (np.abs(numbers) < 2**62)  # int64-safe, not inf/nan
+    if whole.all():
+        return numbers.astype(np.int64).astype(str).tolist()
+    strings = np.empty(len(numbers), dtype=object)
+    strings[whole] = numbers[whole].astype(np.int64).astype(str).tolist()
+    strings[~whole] = [
+        str(int(number)) if number.is_integer() else repr(number)
+        for number in numbers[~whole].tolist()
+    ]
+    return strings.tolist()

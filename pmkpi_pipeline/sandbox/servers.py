@@ -2,6 +2,9 @@
 
     with start_sandbox(company) as sandbox:
         os.environ.update(sandbox.env())  # the pipeline now talks to the sandbox
+
+GA4 is served twice from one service: over REST/JSON (``ga4_endpoint``, what ``env()`` exports)
+and over gRPC (``ga4_grpc_endpoint``; see :mod:`pmkpi_pipeline.sandbox.ga4_grpc`).
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from dataclasses import dataclass
 
 from pmkpi_pipeline.sandbox._http import SandboxHTTPServer
 from pmkpi_pipeline.sandbox.faults import FaultPlan
+from pmkpi_pipeline.sandbox.ga4_grpc import Ga4GrpcServer
 from pmkpi_pipeline.sandbox.ga4_server import Ga4Service
 from pmkpi_pipeline.sandbox.mailchimp_server import MailchimpService
 from pmkpi_pipeline.settings import DEMO_MAILCHIMP_API_KEY
@@ -17,7 +21,7 @@ from pmkpi_pipeline.settings import DEMO_MAILCHIMP_API_KEY
 
 @dataclass
 class Sandbox:
-    """Both running servers, their addresses and the fault plan they share."""
+    """The running servers, their addresses and the fault plan they share."""
 
     ga4: SandboxHTTPServer
     mailchimp: SandboxHTTPServer
@@ -25,11 +29,19 @@ class Sandbox:
     property_id: str
     api_key: str
     timezone: str
+    ga4_grpc: Ga4GrpcServer | None = None
 
     @property
     def ga4_endpoint(self) -> str:
         """The Data API endpoint, ``http://HOST:PORT`` (the client's ``api_endpoint``)."""
         return self.ga4.url
+
+    @property
+    def ga4_grpc_endpoint(self) -> str:
+        """The Data API over gRPC, ``grpc://HOST:PORT`` (``ga4_grpc.connect`` takes it)."""
+        if self.ga4_grpc is None:
+            raise RuntimeError("this sandbox was started without its GA4 gRPC server")
+        return self.ga4_grpc.endpoint
 
     @property
     def mailchimp_base_url(self) -> str:
@@ -51,9 +63,11 @@ class Sandbox:
         }
 
     def stop(self) -> None:
-        """Stop both servers."""
+        """Stop all servers."""
         self.ga4.stop()
         self.mailchimp.stop()
+        if self.ga4_grpc is not None:
+            self.ga4_grpc.stop()
 
     def __enter__(self) -> Sandbox:
         return self
@@ -68,10 +82,12 @@ def start_sandbox(
     ga4_port: int = 0,
     mailchimp_port: int = 0,
     api_key: str = DEMO_MAILCHIMP_API_KEY,
+    ga4_grpc_port: int = 0,
 ) -> Sandbox:
-    """Serve ``company``'s GA4 and Mailchimp frames on ``host``; port 0 picks a free port."""
+    """Serve ``company``'s GA4 (REST and gRPC) and Mailchimp frames on ``host``; port 0 picks a free port."""
     plan = FaultPlan()
-    ga4 = SandboxHTTPServer(Ga4Service(company, plan), plan, host, ga4_port)
+    ga4_service = Ga4Service(company, plan)
+    ga4 = SandboxHTTPServer(ga4_service, plan, host, ga4_port)
     try:
         mailchimp = SandboxHTTPServer(
             MailchimpService(company, plan, api_key), plan, host, mailchimp_port
@@ -79,9 +95,16 @@ def start_sandbox(
     except BaseException:
         ga4.server_close()
         raise
+    try:
+        ga4_grpc = Ga4GrpcServer(ga4_service, plan, host, ga4_grpc_port)
+    except BaseException:
+        ga4.server_close()
+        mailchimp.server_close()
+        raise
     return Sandbox(
         ga4=ga4.start(),
         mailchimp=mailchimp.start(),
+        ga4_grpc=ga4_grpc.start(),
         faults=plan,
         property_id=str(company.ga4_property_id),
         api_key=api_key,
