@@ -87,26 +87,21 @@ def ga4_property_id() -> str:
     return value
 
 
+def _url_override(name: str, example: str) -> str | None:
+    value = _raw(name)
+    if value is not None and not value.startswith(("http://", "https://")):
+        raise ConfigError(f"{name}={value!r} must be an http:// or https:// URL, e.g. {example}")
+    return value.rstrip("/") if value else None
+
+
 def ga4_endpoint() -> str | None:
     """``PMKPI_GA4_ENDPOINT``: override of the Data API endpoint (``None`` means Google's)."""
-    value = _raw("PMKPI_GA4_ENDPOINT")
-    if value is not None and not value.startswith(("http://", "https://")):
-        raise ConfigError(
-            f"PMKPI_GA4_ENDPOINT={value!r} must be an http:// or https:// URL, "
-            "e.g. http://127.0.0.1:8701"
-        )
-    return value.rstrip("/") if value else None
+    return _url_override("PMKPI_GA4_ENDPOINT", "http://127.0.0.1:8701")
 
 
 def mailchimp_base_url() -> str | None:
     """``PMKPI_MAILCHIMP_BASE_URL``: override of the Mailchimp API base (``None`` means Mailchimp's)."""
-    value = _raw("PMKPI_MAILCHIMP_BASE_URL")
-    if value is not None and not value.startswith(("http://", "https://")):
-        raise ConfigError(
-            f"PMKPI_MAILCHIMP_BASE_URL={value!r} must be an http:// or https:// URL, "
-            "e.g. http://127.0.0.1:8702/3.0"
-        )
-    return value.rstrip("/") if value else None
+    return _url_override("PMKPI_MAILCHIMP_BASE_URL", "http://127.0.0.1:8702/3.0")
 
 
 def _positive_int(name: str, default: int) -> int:
