@@ -1,0 +1,273 @@
+"""Operations, end to end: the docker/ deployment's processes on loopback with PostgreSQL storage.
+
+``dagster code-server start``, ``dagster-webserver`` and ``dagster-daemon`` run with
+``docker/dagster.yaml`` (see ``tests/dagster_stack.py``); a backfill of a week is launched through
+the webserver's GraphQL API, the daemon queues and launches it, and the test reads back from the
+PostgreSQL-backed instance: the one run, the materialisations of every asset and partition,
+and the check results. Also: the alert sensors and the schedules, evaluated in-process.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import date, datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from dagster_stack import OPS_RANGE, release_stack, session_stack, wait_for_backfill
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+USES_DAGSTER_STACK = True  # see dagster_stack.release_stack
+
+
+@pytest.fixture(scope="module")
+def stack(sandbox, request, tmp_path_factory):
+    yield session_stack(request, tmp_path_factory)
+    release_stack(request)
+
+
+@pytest.fixture(scope="module")
+def backfill(stack):
+    return wait_for_backfill(stack)
+
+
+@pytest.fixture(scope="module")
+def instance(stack):
+    with stack.instance() as instance:
+        yield instance
+
+
+def _days(start: str, end: str) -> list[str]:
+    first, last = date.fromisoformat(start), date.fromisoformat(end)
+    return [date.fromordinal(d).isoformat() for d in range(first.toordinal(), last.toordinal() + 1)]
+
+
+def test_backfill_through_graphql_completes_as_one_queued_run(stack, backfill, instance):
+    from dagster import DagsterEventType, DagsterRunStatus, RunsFilter
+
+    assert backfill.status == "COMPLETED_SUCCESS", stack.log_tail()
+    runs = instance.get_runs(RunsFilter(tags={"dagster/backfill": backfill.backfill_id}))
+    # Single-run backfill policy: a week of 13 assets and their checks is ONE run.
+    assert len(runs) == 1, [r.run_id for r in runs]
+    run = runs[0]
+    assert run.status == DagsterRunStatus.SUCCESS
+    assert run.tags["dagster/asset_partition_range_start"] == backfill.start
+    assert run.tags["dagster/asset_partition_range_end"] == backfill.end
+    assert run.tags["pmkpi/launched_by"] == "tests"
+    # It went through the queued run coordinator (docker/dagster.yaml) and the daemon launched it.
+    lifecycle = {DagsterEventType.RUN_ENQUEUED, DagsterEventType.RUN_STARTING, DagsterEventType.RUN_START,
+                 DagsterEventType.RUN_SUCCESS}
+    kinds = [r.event_log_entry.dagster_event.event_type for r in instance.get_records_for_run(
+        run.run_id, of_type=lifecycle).records]
+    assert kinds == [DagsterEventType.RUN_ENQUEUED, DagsterEventType.RUN_STARTING, DagsterEventType.RUN_START,
+                     DagsterEventType.RUN_SUCCESS]
+    print(f"\nbackfill {backfill.backfill_id}: {backfill.seconds:.1f}s from launch to COMPLETED_SUCCESS")
+
+
+def test_every_asset_and_partition_is_materialised_in_postgres(stack, backfill, instance):
+    from dagster import AssetKey
+
+    days = set(_days(*OPS_RANGE))
+    assert len(backfill.asset_keys) == 13
+    for path in backfill.asset_keys:
+        materialised = instance.get_materialized_partitions(AssetKey(path))
+        assert materialised == days, (path, sorted(materialised))
+    # The KPI values are materialisation metadata (what the UI plots), equal to the warehouse's.
+    event = instance.get_latest_materialization_event(AssetKey("kpi_web"))
+    metadata = event.asset_materialization.metadata
+    assert metadata["partition_range"].value == f"{OPS_RANGE[0]}..{OPS_RANGE[1]}"
+    import duckdb
+
+    with duckdb.connect(stack.env["PMKPI_WAREHOUSE"], read_only=True) as con:
+        bounce = con.execute("SELECT value FROM kpis WHERE kpi = 'bounce_rate' AND dimension IS NULL "
+                             "AND date = ?", [date.fromisoformat(OPS_RANGE[1])]).fetchone()[0]
+        days_landed = con.execute("SELECT count(DISTINCT date) FROM kpis").fetchone()[0]
+    assert metadata["bounce_rate"].value == pytest.approx(bounce)
+    assert days_landed == len(days)
+
+
+def test_check_results_are_recorded_in_the_instance(stack, backfill, instance):
+    from dagster import AssetCheckKey, AssetKey
+    from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+
+    from dagster import RunsFilter
+
+    [run] = instance.get_runs(RunsFilter(tags={"dagster/backfill": backfill.backfill_id}))
+    run_id = run.run_id
+    checks = stack.graphql("""{ assetNodes { assetKey { path } assetChecksOrError {
+        ... on AssetChecks { checks { name } } } } }""")["assetNodes"]
+    keys = [AssetCheckKey(AssetKey(n["assetKey"]["path"]), c["name"])
+            for n in checks for c in n["assetChecksOrError"].get("checks", [])]
+    assert len(keys) >= 80  # 26 KPIs × (bounds, anomaly, target) + the raw checks
+    latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(keys)
+    assert set(latest) == set(keys), set(keys) - set(latest)
+    for key, record in latest.items():
+        assert record.run_id == run_id
+        assert record.status in (AssetCheckExecutionRecordStatus.SUCCEEDED, AssetCheckExecutionRecordStatus.FAILED)
+    bounds = [r for k, r in latest.items() if k.name.endswith("_bounds")]
+    assert len(bounds) == 26
+    failed = {k.to_user_string(): r.event.dagster_event.event_specific_data.description
+              for k, r in latest.items() if k.name.endswith("_bounds") and r.status != AssetCheckExecutionRecordStatus.SUCCEEDED}
+    assert not failed, failed
+    evaluation = latest[AssetCheckKey(AssetKey("kpi_web"), "bounce_rate_bounds")].event.dagster_event.event_specific_data
+    assert evaluation.passed and evaluation.metadata["days_evaluated"].value == 7
+    rows = latest[AssetCheckKey(AssetKey("raw_ga4"), "rows_every_day")].event.dagster_event.event_specific_data
+    assert rows.passed and rows.metadata["empty_days"].value == {}
+
+
+def test_pools_and_run_limits_come_from_the_docker_instance_config(instance):
+    config = instance.get_concurrency_config()
+    assert config.run_queue_config.max_concurrent_runs == 1
+    assert [(limit["key"], limit["limit"]) for limit in config.run_queue_config.tag_concurrency_limits] == [
+        ("dagster/backfill", 1)]
+    assert config.pool_config.default_pool_limit == 1
+    # raw_ga4 and raw_mailchimp claimed slots of their pools, which took the default limit.
+    pools = {info.concurrency_key: info.slot_count for info in
+             (instance.event_log_storage.get_concurrency_info(key) for key in ("ga4_api", "mailchimp_api"))}
+    assert pools == {"ga4_api": 1, "mailchimp_api": 1}
+
+
+# --- alert sensors and schedules, evaluated in-process ----------------------------------------
+
+
+class _Sink(BaseHTTPRequestHandler):
+    received: list = []
+    status = 200
+
+    def do_POST(self):  # noqa: N802 (http.server's name)
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).received.append(json.loads(body))
+        self.send_response(type(self).status)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def webhook(monkeypatch):
+    """A loopback HTTP server that records what is POSTed; PMKPI_ALERT_WEBHOOK_URL points at it."""
+    _Sink.received, _Sink.status = [], 200
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Sink)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setenv("PMKPI_ALERT_WEBHOOK_URL", f"http://127.0.0.1:{server.server_port}/hooks/secret-token")
+    yield _Sink
+    server.shutdown()
+    server.server_close()
+
+
+def _failed_run(code_location, instance):
+    """A real failed run: raw_ga4 against a GA4 endpoint where nothing listens."""
+    from conftest import range_tags
+    from dagster import materialize
+
+    from pmkpi_pipeline.defs.ga4.resource import GA4Resource
+
+    resources = {**code_location.build_resources(),
+                 "ga4": GA4Resource(property_id="100000001", endpoint="http://127.0.0.1:9", max_attempts=1)}
+    result = materialize([a for a in code_location.defs.assets if a.key.to_user_string() == "raw_ga4"],
+                         resources=resources, instance=instance, raise_on_error=False,
+                         tags=range_tags(date(2025, 3, 1), date(2025, 3, 2)))
+    assert not result.success
+    return instance.get_run_by_id(result.run_id)
+
+
+def test_run_failure_sensor_posts_to_the_webhook(code_location, webhook, tmp_path):
+    from dagster import DagsterEventType, DagsterInstance, build_run_status_sensor_context
+
+    from pmkpi_pipeline.defs.operations.alerts import alert_on_run_failure
+
+    with DagsterInstance.ephemeral() as instance:
+        run = _failed_run(code_location, instance)
+        failure = [r.event_log_entry.dagster_event for r in instance.get_records_for_run(
+            run.run_id, of_type=DagsterEventType.RUN_FAILURE).records][0]
+        context = build_run_status_sensor_context(sensor_name="alert_on_run_failure", dagster_event=failure,
+                                                  dagster_instance=instance, dagster_run=run)
+        alert_on_run_failure(context.for_run_failure())
+    [payload] = webhook.received
+    assert payload["event"] == "run_failure" and payload["run_id"] == run.run_id
+    assert payload["partition_range"] == "2025-03-01..2025-03-02"
+    assert payload["failed_steps"][0]["step"] == "raw_ga4"
+    assert payload["text"].startswith(
+        f"pmkpi run failure: run {run.run_id[:8]} of {run.job_name} (2025-03-01..2025-03-02): step raw_ga4 failed: "
+        "pmkpi_pipeline.retry.RetriesExhausted: GA4 properties/100000001:runReport")
+
+
+def test_failed_webhook_fails_the_tick_with_a_masked_url(webhook):
+    from pmkpi_pipeline.defs.operations import alerts
+
+    webhook.status = 500
+    with pytest.raises(RuntimeError, match=r"PMKPI_ALERT_WEBHOOK_URL \(http://127\.0\.0\.1:\d+/\*\*\*\) failed 3 times, "
+                                           r"last: HTTP 500") as failure:
+        alerts.post_alert({"text": "x"}, log=_Log(), sleep=lambda s: None)
+    assert "secret-token" not in str(failure.value)
+    assert len(webhook.received) == 3
+
+
+class _Log:
+    def __init__(self):
+        self.lines = []
+
+    def error(self, message):
+        self.lines.append(message)
+
+    info = warning = error
+
+
+def test_without_a_webhook_alerts_are_only_logged(monkeypatch):
+    from pmkpi_pipeline.defs.operations import alerts
+
+    monkeypatch.delenv("PMKPI_ALERT_WEBHOOK_URL", raising=False)
+    log = _Log()
+    assert alerts.post_alert({"text": "pmkpi run failure: …"}, log=log) is False
+    assert log.lines[0] == "pmkpi run failure: …" and "not set" in log.lines[1]
+
+
+def test_failed_error_checks_are_alerted_after_a_successful_run(code_location, webhook):
+    from dagster import (
+        AssetCheckResult, AssetCheckSeverity, DagsterEventType, DagsterInstance, asset, asset_check,
+        build_run_status_sensor_context, materialize,
+    )
+
+    from pmkpi_pipeline.defs.operations.alerts import alert_on_failed_checks
+
+    @asset(name="kpi_demo")
+    def kpi_demo():
+        return 1
+
+    @asset_check(asset=kpi_demo, name="demo_bounds")
+    def demo_bounds():
+        return AssetCheckResult(passed=False, severity=AssetCheckSeverity.ERROR, description="120 is above 100")
+
+    @asset_check(asset=kpi_demo, name="demo_anomaly")
+    def demo_anomaly():
+        return AssetCheckResult(passed=False, severity=AssetCheckSeverity.WARN, description="spike")
+
+    with DagsterInstance.ephemeral() as instance:
+        result = materialize([kpi_demo, demo_bounds, demo_anomaly], instance=instance)
+        run = instance.get_run_by_id(result.run_id)
+        success = [r.event_log_entry.dagster_event for r in instance.get_records_for_run(
+            run.run_id, of_type=DagsterEventType.RUN_SUCCESS).records][0]
+        context = build_run_status_sensor_context(sensor_name="alert_on_failed_checks", dagster_event=success,
+                                                  dagster_instance=instance, dagster_run=run)
+        alert_on_failed_checks(context)
+    [payload] = webhook.received  # the WARN check is not alerted
+    assert payload["event"] == "check_failure"
+    assert payload["failed_checks"] == [{"asset": "kpi_demo", "check": "demo_bounds", "description": "120 is above 100"}]
+
+
+def test_schedules_request_one_range_run_over_yesterday_and_the_lookback(code_location):
+    from dagster import build_schedule_context
+
+    from pmkpi_pipeline.defs.operations.schedules import daily_checks, daily_refresh
+
+    when = datetime(2025, 3, 15, 6, 0, tzinfo=timezone.utc)
+    refresh = daily_refresh(build_schedule_context(scheduled_execution_time=when))
+    checks = daily_checks(build_schedule_context(scheduled_execution_time=when.replace(hour=9)))
+    window = {"dagster/asset_partition_range_start": "2025-03-11", "dagster/asset_partition_range_end": "2025-03-14"}
+    assert refresh.tags == window and refresh.run_key == "2025-03-14"
+    assert checks.tags == window and checks.run_key == "checks-2025-03-14"
+    assert {s.name: s.job_name for s in code_location.defs.schedules} == {
+        "daily_refresh": "pmkpi_all", "daily_checks": "pmkpi_checks"}
