@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from support import range_tags
 
-RANGE = (date(2025, 3, 8), date(2025, 3, 14))
+RANGE = (date(2025, 3, 10), date(2025, 3, 12))  # holds a campaign (sent 2025-03-11)
 
 
 @pytest.fixture
