@@ -271,3 +271,103 @@ def test_schedules_request_one_range_run_over_yesterday_and_the_lookback(code_lo
     assert checks.tags == window and checks.run_key == "checks-2025-03-14"
     assert {s.name: s.job_name for s in code_location.defs.schedules} == {
         "daily_refresh": "pmkpi_all", "daily_checks": "pmkpi_checks"}
+
+
+# --- operations settings: owners, tags, webhook URL ---------------------------------------------
+
+
+def test_owners_and_tags_from_config_reach_the_asset_specs(code_location, monkeypatch):
+    from pmkpi_pipeline.defs.operations.catalog_ui import annotate
+
+    monkeypatch.setenv("PMKPI_ASSET_OWNERS", "*=team:data; raw_ga4=team:web-analytics,ana@example.com;kpis=team:marketing")
+    monkeypatch.setenv("PMKPI_ASSET_TAGS", "domain=marketing,tier=gold")
+    specs = {s.key.to_user_string(): s for a in annotate(list(code_location.defs.assets)) for s in a.specs}
+    assert specs["raw_ga4"].owners == ["team:data", "team:web-analytics", "ana@example.com"]
+    assert specs["kpi_web"].owners == ["team:data", "team:marketing"]
+    assert specs["stg_billing"].owners == ["team:data"]
+    assert {k: v for k, v in specs["raw_ga4"].tags.items() if not k.startswith("dagster/")} == {
+        "layer": "raw", "source": "ga4", "domain": "marketing", "tier": "gold"}
+    assert specs["kpi_web"].tags["kpi_family"] == "web" and specs["stg_billing"].tags["source"] == "billing"
+    assert specs["raw_ga4"].group_name == "raw_ga4" and "google_analytics" in specs["raw_ga4"].kinds
+
+
+def test_ui_layout_groups_kinds_descriptions_and_a_job_per_layer(code_location):
+    graph = code_location.defs.resolve_asset_graph()
+    groups = {k.to_user_string(): graph.get(k).group_name for k in graph.get_all_asset_keys()}
+    assert set(groups.values()) == {"raw_ga4", "raw_mailchimp", "raw_billing", "raw_inputs", "staging", "kpis"}
+    kinds = {k.to_user_string(): graph.get(k).kinds for k in graph.get_all_asset_keys()}
+    assert {"google_analytics", "duckdb"} <= kinds["raw_ga4"] and "mailchimp" in kinds["raw_mailchimp"]
+    assert "sql" in kinds["raw_billing"]
+    assert "(sessions − engagedSessions) / sessions × 100" in graph.get(
+        next(k for k in graph.get_all_asset_keys() if k.to_user_string() == "kpi_web")).description
+    jobs = {j.name: j for j in code_location.defs.resolve_all_job_defs() if not j.name.startswith("__")}
+    assert set(jobs) == {"pmkpi_all", "pmkpi_raw", "pmkpi_staging", "pmkpi_kpis", "pmkpi_checks"}
+    selected = {name: {k.to_user_string() for k in job.asset_layer.selected_asset_keys} for name, job in jobs.items()}
+    assert selected["pmkpi_raw"] == {"raw_ga4", "raw_mailchimp", "raw_billing", "raw_inputs"}
+    assert selected["pmkpi_staging"] == {"stg_ga4", "stg_mailchimp", "stg_billing", "stg_inputs"}
+    assert selected["pmkpi_kpis"] == {"kpi_web", "kpi_email", "kpi_customer", "kpi_revenue", "kpi_marketing"}
+    assert selected["pmkpi_checks"] == set()
+    assert len(jobs["pmkpi_checks"].asset_layer.asset_graph.asset_check_keys) >= 80
+
+
+@pytest.mark.parametrize(("name", "value", "message"), [
+    ("PMKPI_ASSET_OWNERS", "raw_gaa=team:web", "unknown asset group 'raw_gaa'; groups are kpis, raw_billing"),
+    ("PMKPI_ASSET_OWNERS", "kpis=marketing", "'marketing' for group 'kpis' is not an owner"),
+    ("PMKPI_ASSET_OWNERS", "kpis", "malformed entry 'kpis'"),
+    ("PMKPI_ASSET_TAGS", "domain=market ing", "invalid entry 'domain=market ing'"),
+    ("PMKPI_ASSET_TAGS", "dagster/kind/x=y", "invalid entry 'dagster/kind/x=y'"),
+])
+def test_bad_owners_and_tags_are_errors_naming_the_variable(code_location, monkeypatch, name, value, message):
+    from pmkpi_pipeline.defs.operations.catalog_ui import annotate
+    from pmkpi_pipeline.settings import ConfigError
+
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=name) as error:
+        annotate(list(code_location.defs.assets))
+    assert message in str(error.value)
+
+
+@pytest.mark.parametrize("value", ["hooks.slack.com/services/T0/B0/secret", "ftp://example.com/x", "https://"])
+def test_bad_webhook_url_is_an_error_naming_the_variable_without_its_secret(monkeypatch, value):
+    from pmkpi_pipeline.defs.operations.config import alert_webhook_url
+    from pmkpi_pipeline.settings import ConfigError
+
+    monkeypatch.setenv("PMKPI_ALERT_WEBHOOK_URL", value)
+    with pytest.raises(ConfigError, match="PMKPI_ALERT_WEBHOOK_URL=.* must be an http:// or https:// URL") as error:
+        alert_webhook_url()
+    assert "secret" not in str(error.value)
+
+
+def test_code_location_refuses_to_load_with_a_bad_operations_setting(sandbox):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PMKPI_ASSET_OWNERS": "kpis=nobody", "PYTHONWARNINGS": "ignore"}
+    done = subprocess.run([sys.executable, "-c", "import pmkpi_pipeline.definitions"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert "ConfigError: PMKPI_ASSET_OWNERS: 'nobody' for group 'kpis' is not an owner" in done.stderr
+
+
+def test_checks_job_reevaluates_the_warehouse_and_catches_a_day_that_never_landed(code_location, warehouse):
+    from conftest import range_tags
+    from dagster import DagsterInstance
+
+    resources = {**code_location.build_resources(), "warehouse": warehouse}
+    with DagsterInstance.ephemeral() as instance:
+        landed = code_location.defs.resolve_job_def("pmkpi_all").execute_in_process(
+            instance=instance, resources=resources, tags=range_tags(date(2025, 3, 1), date(2025, 3, 7)))
+        assert landed.success
+        checks = code_location.defs.resolve_job_def("pmkpi_checks")
+        again = checks.execute_in_process(instance=instance, resources=resources,
+                                          tags=range_tags(date(2025, 3, 1), date(2025, 3, 7)))
+        assert again.success and not again.get_asset_materialization_events()
+        assert len(again.get_asset_check_evaluations()) == len(landed.get_asset_check_evaluations())
+        # The watchdog: the refresh did not land 2025-03-08, so the blocking GA4 check fails the run.
+        missed = checks.execute_in_process(instance=instance, resources=resources, raise_on_error=False,
+                                           tags=range_tags(date(2025, 3, 6), date(2025, 3, 8)))
+    assert not missed.success
+    [rows] = [e for e in missed.get_asset_check_evaluations()
+              if e.asset_key.to_user_string() == "raw_ga4" and e.check_name == "rows_every_day"]
+    assert not rows.passed and "2025-03-08" in json.dumps(rows.metadata["empty_days"].value)
