@@ -160,7 +160,7 @@ def webhook(monkeypatch):
 
 def _failed_run(code_location, instance):
     """A real failed run: raw_ga4 against a GA4 endpoint where nothing listens."""
-    from conftest import range_tags
+    from support import range_tags
     from dagster import materialize
 
     from pmkpi_pipeline.defs.ga4.resource import GA4Resource
@@ -351,7 +351,7 @@ def test_code_location_refuses_to_load_with_a_bad_operations_setting(sandbox):
 
 
 def test_checks_job_reevaluates_the_warehouse_and_catches_a_day_that_never_landed(code_location, warehouse):
-    from conftest import range_tags
+    from support import range_tags
     from dagster import DagsterInstance
 
     resources = {**code_location.build_resources(), "warehouse": warehouse}

@@ -11,7 +11,7 @@ import shutil
 from datetime import date
 
 import pytest
-from conftest import range_tags
+from support import range_tags
 from dagster_stack import DOCKER, PG_URL, fresh_database, require
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
