@@ -42,7 +42,7 @@ def start_sandbox(size: str, start: str, end: str, env: dict) -> tuple[subproces
     began = time.monotonic()
     proc = subprocess.Popen(
         [str(BIN / "pmkpi"), "sandbox", "--size", size, "--start", start, "--end", end,
-         "--ga4-port", "0", "--mailchimp-port", "0"],
+         "--ga4-port", "0", "--mailchimp-port", "0", "--ga4-grpc-port", "0", "--ga4-grpc"],
         env=env, stdout=subprocess.PIPE, text=True)
     exported = {}
     for line in proc.stdout:

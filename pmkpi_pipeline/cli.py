@@ -54,6 +54,8 @@ def run_backfill(start: date, end: date, *, quiet_dagster: bool = True, ephemera
     for event in result.all_events:
         if event.event_type_value == "STEP_FAILURE":
             error = event.event_specific_data.error
+            if error is not None and error.cause is not None:  # Dagster's wrapper → the step's own error
+                error = error.cause
             _say(f"  FAILED {event.step_key}: {error.message.strip() if error else 'unknown error'}")
     return result.success
 
@@ -146,7 +148,8 @@ def cmd_sandbox(args) -> int:
 
     with prepare_sandbox(seed=args.seed, size=args.size, start=date.fromisoformat(args.start),
                          end=date.fromisoformat(args.end), ga4_port=args.ga4_port,
-                         mailchimp_port=args.mailchimp_port) as sandbox:
+                         mailchimp_port=args.mailchimp_port, ga4_grpc_port=args.ga4_grpc_port,
+                         ga4_over_grpc=args.ga4_grpc) as sandbox:
         _say("# sandbox running; export these, then run `dagster dev` or `pmkpi backfill` in another shell:")
         for name, value in sorted(sandbox.exported.items()):
             _say(f"export {name}={value}")
@@ -194,6 +197,9 @@ def main(argv: list[str] | None = None) -> int:
     sandbox.add_argument("--size", default="demo")
     sandbox.add_argument("--ga4-port", type=int, default=8701)
     sandbox.add_argument("--mailchimp-port", type=int, default=8702)
+    sandbox.add_argument("--ga4-grpc-port", type=int, default=8703)
+    sandbox.add_argument("--ga4-grpc", action="store_true",
+                         help="export the GA4 gRPC endpoint (grpc://…, much faster for big reports) instead of REST")
     sandbox.add_argument("--start", default=DEMO_START.isoformat(), help="first day of the company's data")
     sandbox.add_argument("--end", default=DEMO_END.isoformat(), help="last day of the company's data")
     sandbox.set_defaults(func=cmd_sandbox)

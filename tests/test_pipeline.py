@@ -174,3 +174,20 @@ def test_target_check_warns_off_track_and_report_shows_the_target(full_run, code
     assert cli.main(["report", day.isoformat()]) == 0
     table = capsys.readouterr().out
     assert "bounce_rate" in table and "WARN  bounce_rate_target" in table
+
+
+def test_ga4_over_grpc_lands_the_same_rows_as_rest(full_run, sandbox, run_pipeline, warehouse):
+    from dagster import AssetSelection
+
+    from pmkpi_pipeline.defs.ga4.resource import GA4Resource
+
+    _, rest_warehouse, _ = full_run
+    grpc = GA4Resource(property_id=sandbox.company.ga4_property_id, endpoint=sandbox.servers.ga4_grpc_endpoint)
+    run_pipeline(TEST_START, TEST_END, selection=AssetSelection.assets("raw_ga4"), resources={"ga4": grpc})
+    query = ("SELECT * EXCLUDE (property_time_zone) FROM {} ORDER BY ALL")
+    for table in ("raw_ga4_traffic", "raw_ga4_pages", "raw_ga4_events", "raw_ga4_totals"):
+        with rest_warehouse.connect() as con:
+            rest = con.execute(query.format(table)).fetchall()
+        with warehouse.connect() as con:
+            over_grpc = con.execute(query.format(table)).fetchall()
+        assert over_grpc == rest and len(rest) > 0, table

@@ -52,15 +52,22 @@ def write_company(company: Company, data_dir: Path, billing_url: str | None = No
 @contextmanager
 def prepare_sandbox(
     *, seed: int, size: str, start: date, end: date, ga4_port: int = 0, mailchimp_port: int = 0,
+    ga4_grpc_port: int = 0, ga4_over_grpc: bool = False,
     data_dir: Path | None = None, anomalies=(), billing_url: str | None = None,
 ) -> Iterator[RunningSandbox]:
-    """Generate, write and serve a sandbox company; export its settings into ``os.environ``."""
+    """Generate, write and serve a sandbox company; export its settings into ``os.environ``.
+
+    ``ga4_over_grpc`` points ``PMKPI_GA4_ENDPOINT`` at the sandbox's gRPC port instead of REST.
+    """
     data_dir = data_dir or settings.data_dir()
     tz = settings.timezone()
     company = generate_company(seed=seed, size=size, start=start, end=end, timezone=tz, anomalies=anomalies)
     exported = write_company(company, data_dir, billing_url)
-    with start_sandbox(company, ga4_port=ga4_port, mailchimp_port=mailchimp_port) as servers:
+    with start_sandbox(company, ga4_port=ga4_port, mailchimp_port=mailchimp_port,
+                       ga4_grpc_port=ga4_grpc_port) as servers:
         exported.update(servers.env())
+        if ga4_over_grpc:
+            exported["PMKPI_GA4_ENDPOINT"] = servers.ga4_grpc_endpoint
         exported.update({"PMKPI_DATA_DIR": str(data_dir), "PMKPI_START_DATE": start.isoformat()})
         previous = {name: os.environ.get(name) for name in exported}
         os.environ.update(exported)

@@ -136,9 +136,11 @@ class GA4Resource(ConfigurableResource):
                 "JSON with read access to the GA4 property, or set PMKPI_GA4_ENDPOINT to a local "
                 "sandbox (`pmkpi sandbox`)"
             )
-        return BetaAnalyticsDataClient(
-            credentials=credentials, transport="rest", client_options=options
-        )
+        if self.endpoint is None:  # Google's endpoint: the client's default transport, gRPC
+            return BetaAnalyticsDataClient(credentials=credentials)
+        if self.endpoint.startswith("grpc://"):
+            return _plaintext_grpc_client(self.endpoint)
+        return BetaAnalyticsDataClient(credentials=credentials, transport="rest", client_options=options)
 
     @property
     def client(self):
@@ -268,7 +270,31 @@ def _api_message(exc: Exception) -> str:
 
 
 def _headers(exc: Exception):
-    return getattr(getattr(exc, "response", None), "headers", None)
+    """Retry-After as HTTP headers carry it: from the REST response, or gRPC's RetryInfo detail."""
+    headers = getattr(getattr(exc, "response", None), "headers", None)
+    if headers:
+        return headers
+    for detail in getattr(exc, "details", None) or ():
+        delay = getattr(detail, "retry_delay", None)
+        if delay is not None and (delay.seconds or delay.nanos):
+            return {"Retry-After": str(delay.seconds + delay.nanos / 1e9)}
+    return None
+
+
+def _plaintext_grpc_client(endpoint: str):
+    """The real client's gRPC transport on a plaintext loopback channel (``grpc://host:port``)."""
+    import grpc
+    from google.analytics.data_v1beta import BetaAnalyticsDataClient
+    from google.analytics.data_v1beta.services.beta_analytics_data.transports import (
+        BetaAnalyticsDataGrpcTransport,
+    )
+
+    if not _is_loopback(endpoint):
+        raise GA4Error("credentials", f"PMKPI_GA4_ENDPOINT={endpoint}: grpc:// is plaintext and only "
+                       "allowed on loopback; use Google's endpoint (unset) or an https:// URL")
+    channel = grpc.insecure_channel(endpoint[len("grpc://"):],
+                                    options=[("grpc.max_receive_message_length", -1)])
+    return BetaAnalyticsDataClient(transport=BetaAnalyticsDataGrpcTransport(channel=channel))
 
 
 def _first_arg(exc: Exception) -> str:
