@@ -17,7 +17,7 @@ from ...raw_tables import (
     BILLING_CUSTOMERS, BILLING_INVOICES, BILLING_PLANS, BILLING_PRODUCT_EVENTS, BILLING_REFUNDS,
     BILLING_SUBSCRIPTIONS, BILLING_SURVEY_RESPONSES,
 )
-from ...warehouse import WarehouseResource, replace_rows
+from ...warehouse import WarehouseResource, append_rows, replace_rows
 from .resource import BillingDatabase, BillingError
 
 STATE_TABLES = {
@@ -35,7 +35,7 @@ EVENT_TABLES = {
 
 def to_utc_naive(values: pd.Series, table: str, column: str, ids: pd.Series) -> pd.Series:
     """Parse a timestamp column to naive UTC (naive values are UTC already); name the bad row."""
-    parsed = pd.to_datetime(values, utc=True, errors="coerce", format="mixed")
+    parsed = pd.to_datetime(values, utc=True, errors="coerce", format="ISO8601")
     bad = parsed.isna() & values.notna()
     if bad.any():
         raise BillingError(
@@ -46,8 +46,8 @@ def to_utc_naive(values: pd.Series, table: str, column: str, ids: pd.Series) -> 
 
 
 def local_dates(utc_naive: pd.Series, tz: str) -> pd.Series:
-    """The calendar date in ``tz`` of naive-UTC timestamps."""
-    return utc_naive.dt.tz_localize("UTC").dt.tz_convert(tz).dt.date
+    """The calendar date in ``tz`` of naive-UTC timestamps (as midnights, cast to DATE on landing)."""
+    return utc_naive.dt.tz_localize("UTC").dt.tz_convert(tz).dt.tz_localize(None).dt.normalize()
 
 
 def _utc_window(start: date, end: date, tz: str) -> tuple[datetime, datetime]:
@@ -71,28 +71,25 @@ def raw_billing(context: AssetExecutionContext, billing: BillingDatabase, wareho
     start, end = partition_dates(context)
     tz = settings.timezone()
     lo, hi = _utc_window(start, end, tz)
-    frames: dict[str, pd.DataFrame] = {}
-    with billing.connect() as con:
+    counts = {}
+    with billing.connect() as con, warehouse.transaction() as wcon:
         billing.verify(con, [*STATE_TABLES, *EVENT_TABLES])
         for logical, (schema, ts_columns) in STATE_TABLES.items():
             frame = billing.read(con, logical)
             for column in ts_columns:
                 frame[column] = to_utc_naive(frame[column], billing.table(logical), column, frame["id"])
-            frames[logical] = frame
+            counts[schema.name] = replace_rows(wcon, schema, frame, source=f"billing {logical}")
         for logical, (schema, ts_column) in EVENT_TABLES.items():
-            frame = billing.read(
-                con, logical, f"WHERE {ts_column} >= :lo AND {ts_column} < :hi", {"lo": lo, "hi": hi})
-            frame[ts_column] = to_utc_naive(frame[ts_column], billing.table(logical), ts_column, frame["id"])
-            frame["date"] = local_dates(frame[ts_column], tz)
-            frames[logical] = frame
-            context.log.info(f"raw_billing: read {len(frame)} {logical} rows for {start}..{end}")
-    with warehouse.transaction() as con:
-        counts = {}
-        for logical, (schema, _) in STATE_TABLES.items():
-            counts[schema.name] = replace_rows(con, schema, frames[logical], source=f"billing {logical}")
-        for logical, (schema, _) in EVENT_TABLES.items():
-            counts[schema.name] = replace_rows(con, schema, frames[logical], start, end,
-                                               source=f"billing {logical}")
+            # Streamed chunk by chunk into the same warehouse transaction: flat memory, still atomic.
+            replace_rows(wcon, schema, pd.DataFrame(columns=list(schema.columns)), start, end,
+                         source=f"billing {logical}")
+            counts[schema.name] = 0
+            for chunk in billing.read_chunks(
+                    con, logical, f"WHERE {ts_column} >= :lo AND {ts_column} < :hi", {"lo": lo, "hi": hi}):
+                chunk[ts_column] = to_utc_naive(chunk[ts_column], billing.table(logical), ts_column, chunk["id"])
+                chunk["date"] = local_dates(chunk[ts_column], tz)
+                counts[schema.name] += append_rows(wcon, schema, chunk)
+            context.log.info(f"raw_billing: read {counts[schema.name]} {logical} rows for {start}..{end}")
     context.log.info(f"raw_billing {start}..{end}: landed {counts}")
     return MaterializeResult(metadata={
         "partition_range": f"{start}..{end}",
