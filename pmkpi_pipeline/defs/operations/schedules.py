@@ -40,7 +40,7 @@ kpi_job = define_asset_job(
     description="KPI layer: compute the KPI families (with their checks) from the staging views.",
 )
 checks_job = define_asset_job(
-    "pmkpi_checks", selection=AssetSelection.all_asset_checks(), partitions_def=DAILY,
+    "pmkpi_checks", selection=AssetSelection.all_asset_checks(),
     description="Every asset check, without materialising anything: re-evaluates what the warehouse "
     "holds for the selected partitions (raw rows every day, GA4 quality, KPI bounds/anomaly/target).",
 )
