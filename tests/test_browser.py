@@ -18,7 +18,6 @@ import time
 import pytest
 from dagster_stack import release_stack, require, session_stack, wait_for_backfill
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 USES_DAGSTER_STACK = True  # see dagster_stack.release_stack
 
 # Headless flags for a closed network: without the background-networking ones Chromium keeps

@@ -186,8 +186,8 @@ def test_dockerfile_serves_the_code_location_on_the_workspace_port(dockerfile, c
 
 
 def test_instance_yaml_is_valid_dagster_config(tmp_path, monkeypatch):
-    from dagster._core.instance.config import dagster_instance_config
     from dagster._config import process_config
+    from dagster._core.instance.config import dagster_instance_config
     from dagster_postgres import DagsterPostgresStorage
 
     (tmp_path / "dagster.yaml").write_text((DOCKER / "dagster.yaml").read_text())

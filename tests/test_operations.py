@@ -17,7 +17,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from dagster_stack import OPS_RANGE, release_stack, session_stack, wait_for_backfill
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 USES_DAGSTER_STACK = True  # see dagster_stack.release_stack
 
 
@@ -88,10 +87,8 @@ def test_every_asset_and_partition_is_materialised_in_postgres(stack, backfill, 
 
 
 def test_check_results_are_recorded_in_the_instance(stack, backfill, instance):
-    from dagster import AssetCheckKey, AssetKey
+    from dagster import AssetCheckKey, AssetKey, RunsFilter
     from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
-
-    from dagster import RunsFilter
 
     [run] = instance.get_runs(RunsFilter(tags={"dagster/backfill": backfill.backfill_id}))
     run_id = run.run_id
@@ -105,14 +102,17 @@ def test_check_results_are_recorded_in_the_instance(stack, backfill, instance):
     for key, record in latest.items():
         assert record.run_id == run_id
         assert record.status in (AssetCheckExecutionRecordStatus.SUCCEEDED, AssetCheckExecutionRecordStatus.FAILED)
-    bounds = [r for k, r in latest.items() if k.name.endswith("_bounds")]
+    def evaluation(asset: str, check: str):
+        return latest[AssetCheckKey(AssetKey(asset), check)].event.dagster_event.event_specific_data
+
+    bounds = {k: r for k, r in latest.items() if k.name.endswith("_bounds")}
     assert len(bounds) == 26
-    failed = {k.to_user_string(): r.event.dagster_event.event_specific_data.description
-              for k, r in latest.items() if k.name.endswith("_bounds") and r.status != AssetCheckExecutionRecordStatus.SUCCEEDED}
+    failed = {k.to_user_string(): evaluation(k.asset_key.path[-1], k.name).description
+              for k, r in bounds.items() if r.status != AssetCheckExecutionRecordStatus.SUCCEEDED}
     assert not failed, failed
-    evaluation = latest[AssetCheckKey(AssetKey("kpi_web"), "bounce_rate_bounds")].event.dagster_event.event_specific_data
-    assert evaluation.passed and evaluation.metadata["days_evaluated"].value == 7
-    rows = latest[AssetCheckKey(AssetKey("raw_ga4"), "rows_every_day")].event.dagster_event.event_specific_data
+    bounce = evaluation("kpi_web", "bounce_rate_bounds")
+    assert bounce.passed and bounce.metadata["days_evaluated"].value == 7
+    rows = evaluation("raw_ga4", "rows_every_day")
     assert rows.passed and rows.metadata["empty_days"].value == {}
 
 
@@ -160,8 +160,8 @@ def webhook(monkeypatch):
 
 def _failed_run(code_location, instance):
     """A real failed run: raw_ga4 against a GA4 endpoint where nothing listens."""
-    from support import range_tags
     from dagster import materialize
+    from support import range_tags
 
     from pmkpi_pipeline.defs.ga4.resource import GA4Resource
 
@@ -199,8 +199,8 @@ def test_failed_webhook_fails_the_tick_with_a_masked_url(webhook):
     from pmkpi_pipeline.defs.operations import alerts
 
     webhook.status = 500
-    with pytest.raises(RuntimeError, match=r"PMKPI_ALERT_WEBHOOK_URL \(http://127\.0\.0\.1:\d+/\*\*\*\) failed 3 times, "
-                                           r"last: HTTP 500") as failure:
+    expected = r"PMKPI_ALERT_WEBHOOK_URL \(http://127\.0\.0\.1:\d+/\*\*\*\) failed 3 times, last: HTTP 500"
+    with pytest.raises(RuntimeError, match=expected) as failure:
         alerts.post_alert({"text": "x"}, log=_Log(), sleep=lambda s: None)
     assert "secret-token" not in str(failure.value)
     assert len(webhook.received) == 3
@@ -227,8 +227,14 @@ def test_without_a_webhook_alerts_are_only_logged(monkeypatch):
 
 def test_failed_error_checks_are_alerted_after_a_successful_run(code_location, webhook):
     from dagster import (
-        AssetCheckResult, AssetCheckSeverity, DagsterEventType, DagsterInstance, asset, asset_check,
-        build_run_status_sensor_context, materialize,
+        AssetCheckResult,
+        AssetCheckSeverity,
+        DagsterEventType,
+        DagsterInstance,
+        asset,
+        asset_check,
+        build_run_status_sensor_context,
+        materialize,
     )
 
     from pmkpi_pipeline.defs.operations.alerts import alert_on_failed_checks
@@ -255,7 +261,8 @@ def test_failed_error_checks_are_alerted_after_a_successful_run(code_location, w
         alert_on_failed_checks(context)
     [payload] = webhook.received  # the WARN check is not alerted
     assert payload["event"] == "check_failure"
-    assert payload["failed_checks"] == [{"asset": "kpi_demo", "check": "demo_bounds", "description": "120 is above 100"}]
+    assert payload["failed_checks"] == [
+        {"asset": "kpi_demo", "check": "demo_bounds", "description": "120 is above 100"}]
 
 
 def test_schedules_request_one_range_run_over_yesterday_and_the_lookback(code_location):
@@ -279,7 +286,8 @@ def test_schedules_request_one_range_run_over_yesterday_and_the_lookback(code_lo
 def test_owners_and_tags_from_config_reach_the_asset_specs(code_location, monkeypatch):
     from pmkpi_pipeline.defs.operations.catalog_ui import annotate
 
-    monkeypatch.setenv("PMKPI_ASSET_OWNERS", "*=team:data; raw_ga4=team:web-analytics,ana@example.com;kpis=team:marketing")
+    monkeypatch.setenv("PMKPI_ASSET_OWNERS",
+                       "*=team:data; raw_ga4=team:web-analytics,ana@example.com;kpis=team:marketing")
     monkeypatch.setenv("PMKPI_ASSET_TAGS", "domain=marketing,tier=gold")
     specs = {s.key.to_user_string(): s for a in annotate(list(code_location.defs.assets)) for s in a.specs}
     assert specs["raw_ga4"].owners == ["team:data", "team:web-analytics", "ana@example.com"]
@@ -351,8 +359,8 @@ def test_code_location_refuses_to_load_with_a_bad_operations_setting(sandbox):
 
 
 def test_checks_job_reevaluates_the_warehouse_and_catches_a_day_that_never_landed(code_location, warehouse):
-    from support import range_tags
     from dagster import DagsterInstance
+    from support import range_tags
 
     resources = {**code_location.build_resources(), "warehouse": warehouse}
     with DagsterInstance.ephemeral() as instance:

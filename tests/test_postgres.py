@@ -11,10 +11,9 @@ import shutil
 from datetime import date
 
 import pytest
-from support import range_tags
 from dagster_stack import DOCKER, PG_URL, fresh_database, require
+from support import range_tags
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 RANGE = date(2025, 2, 1), date(2025, 2, 28)
 
 
