@@ -44,10 +44,12 @@ def build_resources() -> dict:
             property_id=settings.ga4_property_id(),
             endpoint=settings.ga4_endpoint(),
             credentials_file=_secret("GOOGLE_APPLICATION_CREDENTIALS", None),
+            settling_days=settings.ga4_lookback_days(),
         ),
         "mailchimp": MailchimpResource(
             api_key=_secret("PMKPI_MAILCHIMP_API_KEY", settings.DEMO_MAILCHIMP_API_KEY),
             base_url=settings.mailchimp_base_url(),
+            settling_days=settings.mailchimp_lookback_days(),
         ),
         "billing": BillingDatabase(url=_secret("PMKPI_BILLING_DB_URL", settings.billing_db_url())),
         "inputs": InputsFolder(path=str(settings.inputs_dir())),

@@ -223,8 +223,23 @@ def anomaly_overrides() -> dict[str, object]:
     return overrides
 
 
+def ga4_lookback_days() -> int:
+    """``PMKPI_GA4_LOOKBACK_DAYS``: days before yesterday the daily refresh re-pulls from GA4 (default 3)."""
+    from .defs.ga4 import LOOKBACK_DAYS
+
+    return _positive_int("PMKPI_GA4_LOOKBACK_DAYS", LOOKBACK_DAYS)
+
+
+def mailchimp_lookback_days() -> int:
+    """``PMKPI_MAILCHIMP_LOOKBACK_DAYS``: days before yesterday the daily refresh re-pulls from Mailchimp (7)."""
+    from .defs.mailchimp import LOOKBACK_DAYS
+
+    return _positive_int("PMKPI_MAILCHIMP_LOOKBACK_DAYS", LOOKBACK_DAYS)
+
+
 def validate() -> None:
     """Read every setting once, so a malformed variable fails at start-up with its name."""
     for reader in (data_dir, warehouse_path, billing_db_url, inputs_dir, start_date, timezone, ga4_property_id,
-                   ga4_endpoint, mailchimp_base_url, kpi_settings, anomaly_overrides):
+                   ga4_endpoint, mailchimp_base_url, kpi_settings, anomaly_overrides, ga4_lookback_days,
+                   mailchimp_lookback_days):
         reader()

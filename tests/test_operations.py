@@ -265,16 +265,21 @@ def test_failed_error_checks_are_alerted_after_a_successful_run(code_location, w
         {"asset": "kpi_demo", "check": "demo_bounds", "description": "120 is above 100"}]
 
 
-def test_schedules_request_one_range_run_over_yesterday_and_the_lookback(code_location):
-    from dagster import build_schedule_context
+def test_schedules_request_range_runs_over_yesterday_and_the_lookbacks(code_location):
+    from dagster import AssetKey, build_schedule_context
 
     from pmkpi_pipeline.defs.operations.schedules import daily_checks, daily_refresh
 
     when = datetime(2025, 3, 15, 6, 0, tzinfo=timezone.utc)
-    refresh = daily_refresh(build_schedule_context(scheduled_execution_time=when))
+    refresh, mailchimp = daily_refresh(build_schedule_context(scheduled_execution_time=when))
     checks = daily_checks(build_schedule_context(scheduled_execution_time=when.replace(hour=9)))
     window = {"dagster/asset_partition_range_start": "2025-03-11", "dagster/asset_partition_range_end": "2025-03-14"}
-    assert refresh.tags == window and refresh.run_key == "2025-03-14"
+    assert refresh.tags == window and refresh.run_key == "2025-03-14" and refresh.asset_selection is None
+    # Mailchimp reports settle for 7 days: the older 4 days re-pull Mailchimp and what it feeds only.
+    assert mailchimp.tags == {"dagster/asset_partition_range_start": "2025-03-07",
+                              "dagster/asset_partition_range_end": "2025-03-10"}
+    assert set(mailchimp.asset_selection) == {AssetKey(k) for k in (
+        "raw_mailchimp", "stg_mailchimp", "kpi_email", "kpi_marketing")}
     assert checks.tags == window and checks.run_key == "checks-2025-03-14"
     assert {s.name: s.job_name for s in code_location.defs.schedules} == {
         "daily_refresh": "pmkpi_all", "daily_checks": "pmkpi_checks"}

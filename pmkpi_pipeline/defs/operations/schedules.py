@@ -9,15 +9,21 @@ from __future__ import annotations
 from datetime import datetime
 
 from dagster import (
-    AssetSelection, DefaultScheduleStatus, RunRequest, ScheduleEvaluationContext, SkipReason,
+    AssetKey, AssetSelection, DefaultScheduleStatus, RunRequest, ScheduleEvaluationContext, SkipReason,
     define_asset_job, schedule,
 )
 
 from ... import settings
+from ...kpis.catalog import FAMILY_UPSTREAMS
 from ...partitions import DAILY
 
-SCHEDULE_LOOKBACK_DAYS = 3
-"""Days before yesterday that the daily refresh re-lands: GA4 numbers settle for ~72 hours."""
+SCHEDULE_LOOKBACK_DAYS = settings.ga4_lookback_days()
+"""Days before yesterday that the daily refresh re-lands everything: GA4 numbers settle for ~72 hours."""
+MAILCHIMP_LOOKBACK_DAYS = settings.mailchimp_lookback_days()
+"""Days before yesterday whose Mailchimp reports (late opens and clicks) the refresh re-pulls."""
+MAILCHIMP_CHAIN = [AssetKey("raw_mailchimp"), AssetKey("stg_mailchimp"), *(
+    AssetKey(f"kpi_{family}") for family, upstreams in FAMILY_UPSTREAMS.items() if "stg_mailchimp" in upstreams)]
+"""raw_mailchimp and every asset computed from it."""
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 RAW_GROUPS = ("raw_ga4", "raw_mailchimp", "raw_billing", "raw_inputs")
@@ -61,11 +67,17 @@ def range_run_request(keys: list[str], run_key: str) -> RunRequest:
 @schedule(job=everything_job, cron_schedule="0 6 * * *", execution_timezone=settings.timezone(),
           default_status=DefaultScheduleStatus.STOPPED)
 def daily_refresh(context: ScheduleEvaluationContext):
-    """06:00: one run of everything over yesterday plus a 3-day lookback (GA4 numbers settle for ~72 h)."""
+    """06:00: everything over yesterday plus the GA4 lookback (3 days: numbers settle for ~72 h), and
+    Mailchimp with what it feeds over the older days of its lookback (7 days: late opens and clicks)."""
     window = lookback_window(context.scheduled_execution_time)
     if not window:
         return SkipReason("no complete daily partition yet (PMKPI_START_DATE is today or later)")
-    return range_run_request(window, run_key=window[-1])
+    requests = [range_run_request(window, run_key=window[-1])]
+    mailchimp_only = lookback_window(context.scheduled_execution_time, MAILCHIMP_LOOKBACK_DAYS)[:-len(window)]
+    if mailchimp_only:  # older days whose campaign reports still move: Mailchimp and what it feeds
+        request = range_run_request(mailchimp_only, run_key=f"mailchimp-{window[-1]}")
+        requests.append(request._replace(asset_selection=MAILCHIMP_CHAIN))
+    return requests
 
 
 @schedule(job=checks_job, cron_schedule="0 9 * * *", execution_timezone=settings.timezone(),
