@@ -1,17 +1,21 @@
 """Timing of every KPI family's ``compute`` over two years of synthetic data (not a pytest test).
 
     .venv/bin/python tests/kpis/bench_formulas.py [--events 5000000] [--customers 20000] [--db PATH] [--threads N]
+                                                  [--family NAME ...] [--per-kpi] [--repeat N]
 
 Builds raw tables of the shapes in :mod:`pmkpi_pipeline.raw_tables` in a temporary DuckDB file
 with ``range()``/``random()`` in SQL (20,000 customers with one or two subscriptions, monthly
 invoices, 5,000,000 product events over 730 days, daily GA4/Mailchimp/input rows), puts the real
-staging views on top, and times each family over the 730-day range.
+staging views on top, and times each family over the 730-day range (wall and CPU seconds of this
+process). ``--per-kpi`` also times each KPI's query of the family; ``--repeat`` runs everything
+N times (on a shared machine, compare the CPU times and the best wall times).
 """
 
 from __future__ import annotations
 
 import argparse
 import resource
+import sys
 import tempfile
 import time
 from datetime import date, timedelta
@@ -21,6 +25,7 @@ import duckdb
 
 from pmkpi_pipeline import raw_tables
 from pmkpi_pipeline.kpis.formulas import FAMILY_FUNCTIONS
+from pmkpi_pipeline.kpis.formulas.common import kpi_frame
 from pmkpi_pipeline.settings import KpiSettings
 from pmkpi_pipeline.staging_views import staging_views
 from pmkpi_pipeline.warehouse import TableSchema
@@ -140,6 +145,10 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=5_000_000)
     parser.add_argument("--db", type=Path, default=None, help="reuse or create this DuckDB file")
     parser.add_argument("--threads", type=int, default=None, help="DuckDB threads (default: all cores)")
+    parser.add_argument("--family", action="append", choices=list(FAMILY_FUNCTIONS),
+                        help="time only this family (repeatable; default: all)")
+    parser.add_argument("--per-kpi", action="store_true", help="also time each KPI's query of the family")
+    parser.add_argument("--repeat", type=int, default=1, help="run the timings N times")
     args = parser.parse_args()
     path = args.db or Path(tempfile.mkdtemp(prefix="pmkpi-bench-")) / "bench.duckdb"
     fresh = not path.exists()
@@ -157,15 +166,24 @@ def main() -> None:
     print(counts)
     cfg = KpiSettings()
     end = START + timedelta(days=DAYS - 1)
-    total = total_cpu = 0.0
-    for family, compute in FAMILY_FUNCTIONS.items():
-        began, cpu = time.perf_counter(), _cpu_seconds()
-        rows = compute(con, START, end, cfg)
-        took, took_cpu = time.perf_counter() - began, _cpu_seconds() - cpu
-        total, total_cpu = total + took, total_cpu + took_cpu
-        print(f"{family:<10} {took:6.2f} s wall {took_cpu:6.2f} s cpu  {len(rows):>6} rows  "
-              f"{int(rows['value'].isna().sum())} NULL")
-    print(f"{'total':<10} {total:6.2f} s wall {total_cpu:6.2f} s cpu for {START}..{end}")
+    families = {f: c for f, c in FAMILY_FUNCTIONS.items() if not args.family or f in args.family}
+    for _ in range(args.repeat):
+        total = total_cpu = 0.0
+        for family, compute in families.items():
+            if args.per_kpi:
+                formulas = sys.modules[compute.__module__].FORMULAS
+                for kpi, formula in formulas.items():
+                    began, cpu = time.perf_counter(), _cpu_seconds()
+                    kpi_frame(con, kpi, formula(START, end, cfg))
+                    print(f"  {kpi:<28} {time.perf_counter() - began:6.2f} s wall "
+                          f"{_cpu_seconds() - cpu:6.2f} s cpu")
+            began, cpu = time.perf_counter(), _cpu_seconds()
+            rows = compute(con, START, end, cfg)
+            took, took_cpu = time.perf_counter() - began, _cpu_seconds() - cpu
+            total, total_cpu = total + took, total_cpu + took_cpu
+            print(f"{family:<10} {took:6.2f} s wall {took_cpu:6.2f} s cpu  {len(rows):>6} rows  "
+                  f"{int(rows['value'].isna().sum())} NULL")
+        print(f"{'total':<10} {total:6.2f} s wall {total_cpu:6.2f} s cpu for {START}..{end}")
 
 
 def _cpu_seconds() -> float:

@@ -20,7 +20,8 @@ Customer states are kept as *spans* of days rather than one row per (customer, d
 feature F in the window" is then the :func:`overlap` of two spans, and a daily count is
 :func:`covering_counts` — +1 where a span starts, −1 where it ends, a running sum over the
 calendar. Two years of 20,000 customers stay a few ten thousand spans instead of millions of
-(customer, day) rows.
+(customer, day) rows. Capped counts of events in a window, Σ over customers of
+``min(cap, events in D's window)``, are spans too: :func:`capped_count_spans`.
 
 Conventions: the partition day is always the column ``day`` (``date`` only in the output); "active
 at the end of D" means ``started_date <= D AND (ended_date IS NULL OR ended_date > D)``, i.e. ``D`` in
@@ -152,14 +153,33 @@ def overlap(left: str, right: str, carry: str = "") -> str:
         WHERE {start} < {end}"""
 
 
+def capped_count_spans(items: str, window: int, cap: int, per: str = "customer_id", carry: str = "",
+                       period: tuple[str, str] | None = None) -> str:
+    """A SELECT of spans that count, on each day ``D``, ``min(cap, items in D's window)`` per counter.
+
+    ``items`` is a CTE with one row per counted item (an event, a day with events, ...) and its
+    ``day``; ``per`` lists its columns that make one counter. Sorted by day, an item counts for
+    ``D`` while it is in ``D``'s window, ``D`` in ``[day, day + window)``, and is one of the ``cap``
+    latest items of its counter up to ``D``, i.e. before the day of the ``cap``-th next item: so on
+    every day the number of a counter's spans containing it is ``min(cap, items in D's window)``,
+    and with ``cap`` 1 a counter's spans never overlap. ``period`` names two columns of ``items``,
+    a span ``[start, end)`` each item's span is cut to. Empty spans are left out. ``carry`` lists
+    columns of ``items`` to keep, e.g. ``"feature, "``, before ``span_start`` and ``span_end``.
+    """
+    span_start, period_end = ("day", "") if period is None else (f"greatest(day, {period[0]})", f", {period[1]}")
+    return f"""SELECT {carry}{span_start} AS span_start,
+               least(day + {window}, lead(day, {cap}) OVER (PARTITION BY {per} ORDER BY day){period_end}) AS span_end
+        FROM {items}
+        QUALIFY span_start < span_end"""
+
+
 def covering_counts(name: str, spans: str, start: date, end: date, key: str | None = None,
-                    keys: str | None = None, weight: str = "1") -> str:
+                    keys: str | None = None) -> str:
     """CTEs ending in ``name(day, [key,] n)``: how many spans contain each calendar day.
 
     ``spans`` is a CTE with ``span_start`` (inclusive) and ``span_end`` (exclusive) days. Counted
     with +1 at each start and −1 at each end and a running sum over the calendar, so a long span
-    costs no more than a short one. ``weight`` (an expression over ``spans``) makes ``n`` a
-    weighted sum instead of a count. With ``key``, counts per key for every value of the CTE
+    costs no more than a short one. With ``key``, counts per key for every value of the CTE
     ``keys(key)`` (a NULL key is a value like any other). Requires ``calendar``.
     """
     k = f"{key}, " if key else ""
@@ -167,10 +187,10 @@ def covering_counts(name: str, spans: str, start: date, end: date, key: str | No
     keyed_join = f"CROSS JOIN {keys} k " if key else ""
     keyed_match = f" AND ch.{key} IS NOT DISTINCT FROM k.{key}" if key else ""
     return f"""{name}_changes AS (
-        SELECT {k}greatest(span_start, {sql_date(start)}) AS day, sum({weight}) AS change
+        SELECT {k}greatest(span_start, {sql_date(start)}) AS day, count(*) AS change
         FROM {spans} WHERE {overlaps} GROUP BY ALL
         UNION ALL
-        SELECT {k}span_end AS day, -sum({weight}) AS change
+        SELECT {k}span_end AS day, -count(*) AS change
         FROM {spans} WHERE {overlaps} AND span_end <= {sql_date(end)} GROUP BY ALL),
     {name} AS (
         SELECT c.day, {'k.' + k if key else ''}

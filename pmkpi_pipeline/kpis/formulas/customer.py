@@ -1,8 +1,10 @@
 """Customer KPIs from the billing database: surveys, churn and retention, product usage, time to value.
 
 "Active at the end of D" and the churn counts come from :mod:`.common`. Product usage is read
-from ``stg_product_events`` pre-aggregated to (customer, day) or (customer, feature, day) before
-any windowing, so 5 million events over two years stay cheap.
+from ``stg_product_events`` left to the events that can count for a day at whose end their
+customer is active (:func:`_product_events`); a count of them in D's window, capped or not,
+becomes spans of days (:func:`.common.capped_count_spans`), never one row per (customer, day),
+so 5 million events over two years stay cheap.
 
 Features: ``cfg.tracked_features``, or when empty every feature that appears in
 ``stg_product_events`` (all time). A feature's use "counts for D" when the customer has a
@@ -18,8 +20,8 @@ import pandas as pd
 
 from ...settings import KpiSettings
 from .common import (
-    active_counts, active_spans, calendar, churn_counts, covering_counts, in_window, overlap, ratio_columns,
-    run_formulas, sql_date, sql_text, window_days, windowed_sums, with_ctes,
+    active_counts, active_spans, calendar, capped_count_spans, churn_counts, covering_counts, in_window, overlap,
+    ratio_columns, run_formulas, sql_date, sql_text, window_days, windowed_sums, with_ctes,
 )
 
 _NO_ACTIVE = sql_text("denominator 0: no customers active at end of D")
@@ -109,47 +111,64 @@ def _features(cfg: KpiSettings) -> str:
         SELECT DISTINCT feature FROM stg_product_events WHERE feature IS NOT NULL)"""
 
 
-def _feature_use_spans(start: date, end: date, window: int, any_feature: bool) -> str:
-    """CTEs ending in ``feature_use_spans(customer_id, feature, span_start, span_end)``.
+def _product_events(start: date, end: date, window: int, feature_uses_only: bool = False) -> str:
+    """CTE ``product_events(customer_id, active_start, active_end, event_name, feature, day)``.
 
-    The days D at whose window a customer has used a feature: a use on day ``u`` counts for
-    ``D`` in ``[u, u + window)``, cut at the customer's next use of that feature so that one
-    customer's spans of one feature never overlap. With ``any_feature``, also spans with
-    ``feature`` NULL for a use of any feature.
+    An event on day ``u`` is in the windows of the days ``[u, u + window)`` and counts for such a
+    day ``D`` only when the customer is active at the end of ``D``: each event is kept once for
+    each active span ``[active_start, active_end)`` of its customer (see :func:`.common.active_spans`)
+    that has such a day ``D`` in ``start..end``, and the spans of days it counts for are cut to
+    that active span. Counted per active span, the events left out change no count, capped ones
+    included (:func:`.common.capped_count_spans`): were a left-out event on or before a day ``D``
+    of the active span that an earlier kept event counts for, ``D`` would be in its window too.
+    With ``feature_uses_only``, only ``feature_used:`` events. Requires ``active_spans``.
     """
-    any_rows = ("UNION ALL SELECT DISTINCT customer_id, NULL AS feature, day FROM feature_use_days_per_feature"
-                if any_feature else "")
-    return f"""feature_use_days_per_feature AS (
-        SELECT DISTINCT customer_id, feature, occurred_date AS day
-        FROM stg_product_events
-        WHERE feature IS NOT NULL
-          AND occurred_date BETWEEN {sql_date(start)} - {window - 1} AND {sql_date(end)}),
-    feature_use_days AS (
-        SELECT * FROM feature_use_days_per_feature {any_rows}),
-    feature_use_spans AS (
-        SELECT customer_id, feature, day AS span_start,
-               least(day + {window},
-                     lead(day) OVER (PARTITION BY customer_id, feature ORDER BY day)) AS span_end
-        FROM feature_use_days)"""
+    feature_uses = "e.feature IS NOT NULL AND " if feature_uses_only else ""
+    return f"""product_events AS (
+        SELECT e.customer_id, a.span_start AS active_start, a.span_end AS active_end,
+               e.event_name, e.feature, e.occurred_date AS day
+        FROM stg_product_events e
+        JOIN active_spans a
+          ON a.customer_id = e.customer_id
+         -- active at the end of a day in [occurred_date, occurred_date + w) within start..end
+         AND a.span_start <= least(e.occurred_date + {window - 1}, {sql_date(end)})
+         AND a.span_end > greatest(e.occurred_date, {sql_date(start)})
+        WHERE {feature_uses}e.occurred_date BETWEEN {sql_date(start)} - {window - 1} AND {sql_date(end)})"""
+
+
+def _active_capped_spans(items: str, window: int, cap: int, counter: str = "", carry: str = "") -> str:
+    """A SELECT of spans of days ``D`` at whose end the customer is active that count ``min(cap, items
+    in D's window)`` per customer (:func:`.common.capped_count_spans`, per active span).
+
+    ``items`` has the columns ``customer_id``, ``active_start``, ``active_end`` and ``day`` of
+    ``product_events``; ``counter`` names a further column that splits a customer's items into
+    counters, e.g. ``"feature"``; ``carry`` lists columns to keep, e.g. ``"feature, "``.
+    """
+    per = ", ".join(["customer_id", "active_start", *([counter] if counter else [])])
+    return capped_count_spans(items, window, cap, per=per, carry=carry, period=("active_start", "active_end"))
 
 
 def feature_adoption_rate(start: date, end: date, cfg: KpiSettings) -> str:
     """Customers active at end of D with a feature_used:F event in window / customers active at end of D × 100.
 
     One row per feature (dimension 'feature') and the headline row (no dimension) for a use of
-    any feature — any feature_used event, tracked or not.
+    any feature — any feature_used event, tracked or not. A customer's uses of a feature (feature
+    NULL: of any feature) become the spans of days ``D`` they are active at the end of with a use
+    in ``D``'s window (a count capped at 1), counted per day.
     """
     window = window_days("feature_adoption_rate", cfg)
     return f"""{with_ctes(calendar(start, end), _features(cfg), active_spans(), active_counts(start, end),
-                          _feature_use_spans(start, end, window, any_feature=True))},
+                          _product_events(start, end, window, feature_uses_only=True))},
+    adoption_uses AS (
+        -- the uses that make an adopter: of a counted feature, and (feature NULL) of any feature
+        SELECT * FROM product_events WHERE feature IN (SELECT feature FROM features)
+        UNION ALL
+        SELECT * REPLACE (NULL AS feature) FROM product_events),
+    adopter_spans AS (
+        -- active at the end of D and a use of the feature in D's window
+        {_active_capped_spans("adoption_uses", window, 1, counter="feature", carry="feature, ")}),
     adoption_keys AS (
         SELECT feature FROM features UNION ALL SELECT NULL AS feature),
-    counted_feature_use_spans AS (
-        SELECT * FROM feature_use_spans
-        WHERE feature IS NULL OR feature IN (SELECT feature FROM features)),
-    adopter_spans AS (
-        -- active at the end of D and a use in D's window
-        {overlap("counted_feature_use_spans", "active_spans", carry="l.feature, ")}),
     {covering_counts("adopters", "adopter_spans", start, end, key="feature", keys="adoption_keys")}
         SELECT d.day AS date,
                CASE WHEN d.feature IS NOT NULL THEN 'feature' END AS dimension,
@@ -167,50 +186,42 @@ def customer_engagement_score(start: date, end: date, cfg: KpiSettings) -> str:
     at all), logins = ``login`` events. Customers without events score 0.
     numerator = Σ scores, denominator = customers active at end of D.
 
-    A customer's window counters change only on days an event day enters (its day) or leaves
-    (day + w) the window, so they are running sums over those change days; each counter value
-    holds until the customer's next change day, which makes a span of days with one score. The
-    score spans, cut to the customer's active spans, are summed per day.
+    Each part is a capped count, and a sum of capped counts over the active customers is a count
+    of spans (:func:`_active_capped_spans`): Σ min(20, active days) from the days with events,
+    Σ min(20, logins) from the login events, and Σ distinct features = Σ over features of
+    min(1, uses) from the uses of each counted feature (a customer's distinct features never
+    exceed the total). So Σ scores = 40/20·Σ min(20, active days) + 30/total·Σ features
+    + 30/20·Σ min(20, logins), from the spans counted per day and part.
     """
     window = window_days("customer_engagement_score", cfg)
+    full_days = full_logins = 20
     return f"""{with_ctes(calendar(start, end), _features(cfg), active_spans(), active_counts(start, end),
-                          _feature_use_spans(start, end, window, any_feature=False))},
+                          _product_events(start, end, window))},
     total_features AS (SELECT count(*) AS n FROM features),
     event_days AS (
-        -- one row per customer and day with any product event, with that day's logins
-        SELECT customer_id, occurred_date AS day, count(*) FILTER (WHERE event_name = 'login') AS logins
-        FROM stg_product_events
-        WHERE occurred_date BETWEEN {sql_date(start)} - {window - 1} AND {sql_date(end)}
-        GROUP BY customer_id, occurred_date),
-    counter_changes AS (
-        SELECT customer_id, day, 1 AS active_days, logins, 0 AS features FROM event_days
+        -- the items of the active days: one per customer, active span and day with any event
+        SELECT DISTINCT customer_id, active_start, active_end, day FROM product_events),
+    logins AS (
+        SELECT * FROM product_events WHERE event_name = 'login'),
+    feature_uses AS (
+        -- a feature's uses count it once: capped at 1 per feature
+        SELECT * FROM product_events WHERE feature IN (SELECT feature FROM features)),
+    engagement_spans AS (
+        {_active_capped_spans("event_days", window, full_days, carry="'active_days' AS part, ")}
         UNION ALL
-        SELECT customer_id, day + {window}, -1, -logins, 0 FROM event_days
+        {_active_capped_spans("logins", window, full_logins, carry="'logins' AS part, ")}
         UNION ALL
-        SELECT customer_id, span_start, 0, 0, 1 FROM feature_use_spans
-        WHERE feature IN (SELECT feature FROM features)
-        UNION ALL
-        SELECT customer_id, span_end, 0, 0, -1 FROM feature_use_spans
-        WHERE feature IN (SELECT feature FROM features)),
-    counters AS (
-        -- a customer's window counters on the days from one change day to the next
-        SELECT customer_id, day AS span_start, lead(day) OVER w AS span_end,
-               sum(sum(active_days)) OVER w AS active_days,
-               sum(sum(logins)) OVER w AS logins,
-               sum(sum(features)) OVER w AS features
-        FROM counter_changes
-        GROUP BY customer_id, day
-        WINDOW w AS (PARTITION BY customer_id ORDER BY day)),
-    score_spans AS (
-        SELECT k.customer_id, k.span_start, k.span_end,
-               40 * least(1, k.active_days / 20)
-             + 30 * CASE WHEN t.n > 0 THEN least(1, k.features / t.n) ELSE 0 END
-             + 30 * least(1, k.logins / 20) AS score
-        FROM counters k CROSS JOIN total_features t
-        WHERE k.span_end IS NOT NULL),
-    active_score_spans AS (
-        {overlap("score_spans", "active_spans", carry="l.score, ")}),
-    {covering_counts("score_sums", "active_score_spans", start, end, weight="score")}
+        {_active_capped_spans("feature_uses", window, 1, counter="feature", carry="'features' AS part, ")}),
+    parts AS (SELECT unnest(['active_days', 'logins', 'features']) AS part),
+    {covering_counts("part_counts", "engagement_spans", start, end, key="part", keys="parts")},
+    score_sums AS (
+        -- Σ scores of the customers active at the end of D
+        SELECT p.day,
+               40 * sum(p.n) FILTER (WHERE p.part = 'active_days') / {full_days}
+             + CASE WHEN t.n > 0 THEN 30 * sum(p.n) FILTER (WHERE p.part = 'features') / t.n ELSE 0 END
+             + 30 * sum(p.n) FILTER (WHERE p.part = 'logins') / {full_logins} AS n
+        FROM part_counts p CROSS JOIN total_features t
+        GROUP BY p.day, t.n)
         SELECT a.day AS date, {ratio_columns("s.n", "a.n", _NO_ACTIVE, 1.0)}
         FROM active_counts a JOIN score_sums s ON s.day = a.day"""
 
