@@ -89,7 +89,11 @@ def summarise(check_name: str, verdicts: list[dict]) -> tuple[bool, dict, str]:
                       "flagged_days": MetadataValue.json([str(v["date"]) for v in failed[:MAX_LISTED_DAYS]])}
     if len(verdicts) == 1 or failed:
         focus = failed[0] if failed else verdicts[0]
-        metadata["verdict"] = MetadataValue.json({"date": str(focus["date"]), **json.loads(focus["metadata"])})
+        detail = json.loads(focus["metadata"])
+        metadata["verdict"] = MetadataValue.json({"date": str(focus["date"]), **detail})
+        if len(verdicts) == 1:  # a daily run: numbers the UI plots over the check's history
+            metadata.update({key: MetadataValue.float(float(detail[key])) for key in ("value", "expected", "score")
+                             if isinstance(detail.get(key), (int, float))})
     description = (failed[0]["description"] if failed else (verdicts[0]["description"] if verdicts else
                    "no rows in range"))
     if len(failed) > 1:
