@@ -49,6 +49,8 @@ def start_sandbox(size: str, start: str, end: str, env: dict) -> tuple[subproces
         if line.startswith("export "):
             name, _, value = line[len("export "):].strip().partition("=")
             exported[name] = value
+        if line.startswith("# sandbox control"):
+            exported["_control"] = [url.removesuffix("/_sandbox/") for url in line.split(": ", 1)[1].split()]
         if line.startswith("# Ctrl-C"):
             break
     if proc.poll() is not None:
@@ -59,8 +61,7 @@ def start_sandbox(size: str, start: str, end: str, env: dict) -> tuple[subproces
 def sandbox_stats(exported: dict, reset: bool = False) -> dict:
     """Requests served per endpoint by both sandbox servers (optionally resetting the counters)."""
     stats = {}
-    mailchimp_root = exported["PMKPI_MAILCHIMP_BASE_URL"].rsplit("/3.0", 1)[0]
-    for root in (exported["PMKPI_GA4_ENDPOINT"], mailchimp_root):
+    for root in exported["_control"]:
         if reset:
             urllib.request.urlopen(urllib.request.Request(f"{root}/_sandbox/reset", method="POST", data=b"{}"))
         else:
@@ -113,7 +114,7 @@ def main() -> int:
     _log(f"generating the {args.size} company ({start}..{end}) and starting the sandbox …")
     sandbox, exported, figures["sandbox_setup_seconds"] = start_sandbox(args.size, start, end, env)
     try:
-        env.update(exported)
+        env.update({k: v for k, v in exported.items() if k.startswith("PMKPI_")})
         run_env = {**env, "DAGSTER_HOME": str(work / "home_full")}
         (work / "home_full").mkdir()
         sandbox_stats(exported, reset=True)

@@ -153,6 +153,8 @@ def cmd_sandbox(args) -> int:
         _say("# sandbox running; export these, then run `dagster dev` or `pmkpi backfill` in another shell:")
         for name, value in sorted(sandbox.exported.items()):
             _say(f"export {name}={value}")
+        _say(f"# sandbox control (faults, stats): {sandbox.ga4_endpoint}/_sandbox/ "
+             f"{sandbox.mailchimp_base_url.rsplit('/3.0', 1)[0]}/_sandbox/")
         _say("# Ctrl-C to stop")
         try:
             while True:

@@ -101,9 +101,10 @@ def build_family_asset(family: str):
         reads = context.asset_partitions_time_window_for_input(upstreams[0])
         with warehouse.transaction() as con:
             rows = null_unlanded_windows(FAMILY_FUNCTIONS[family](con, start, end, cfg), cfg, con)
-            # Parallel float sums differ in the last bits from run to run; 9 decimals keeps
-            # every meaningful digit and makes a range run and a one-day run write equal rows.
-            rows[NUMBERS] = rows[NUMBERS].astype(float).round(9)
+            # Parallel float sums differ in the last bits from run to run; 12 significant digits
+            # keep every meaningful one and make a range run and a one-day run write equal rows.
+            rows[NUMBERS] = rows[NUMBERS].astype(float).map(
+                lambda v: v if pd.isna(v) else float(f"{v:.12g}"))
             written = replace_family_rows(con, KPI_ROWS, family, rows, start, end)
         nulls = int(rows["value"].isna().sum())
         context.log.info(
