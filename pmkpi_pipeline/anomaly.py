@@ -49,6 +49,7 @@ _SEASONALITIES = ("weekly", "none")
 _MAD_TO_SD = 1.4826  # median absolute deviation of normal data → standard deviation
 _MEAN_ABS_TO_SD = math.sqrt(math.pi / 2)  # mean absolute deviation → standard deviation
 _MEDIAN_VAR = math.pi / 2  # variance of the median of n normal values ≈ (π/2)·σ²/n
+_RATIO_KINDS = ("auto", "proportion", "signed", "unbounded", "none")
 _HUBER_C = 1.5  # robust means clip residuals at 1.5 spreads from the median
 _HUBER_VAR = 1.04  # variance of that robust mean relative to the plain mean (normal data)
 _TRIM_C = 3.0  # the spread's refinement drops deviations beyond 3 rough spreads
@@ -69,8 +70,14 @@ class AnomalyParams:
     level_days: int = 7  # most recent points defining the current level (adaptation speed)
     log_scale: bool = True  # judge strictly positive histories on relative (log) changes
     min_relative_scale: float = 0.01  # floor of the prediction's sd, relative to the expected value
+    # What the KPI's definition says about its ratio; "auto" infers it from the series given
+    # (then a range run and a one-day run can see different evidence), "none" = not a ratio.
+    ratio_kind: str = "auto"  # "auto" | "proportion" | "signed" | "unbounded" | "none"
+    unit: float = 0.0  # value / (numerator / denominator): 100 for percentages; 0 = infer
 
     def __post_init__(self) -> None:
+        if self.ratio_kind not in _RATIO_KINDS:
+            raise ValueError(f"ratio_kind={self.ratio_kind!r} must be one of {_RATIO_KINDS}")
         if self.seasonality not in _SEASONALITIES:
             raise ValueError(f"seasonality={self.seasonality!r} must be one of {_SEASONALITIES}")
         if self.seasonality == "weekly" and self.history_days < 14:
@@ -159,7 +166,9 @@ def assess_series(
 
     with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices are handled explicitly
-        fit = _fit(windows, today, params, _ratio_kind(frame), _unit(frame))
+        kind = _ratio_kind(frame) if params.ratio_kind == "auto" else (
+            None if params.ratio_kind == "none" else params.ratio_kind)
+        fit = _fit(windows, today, params, kind, params.unit or _unit(frame))
     return [_verdict(i, day, fit, params) for i, day in enumerate(evaluated["date"].tolist())]
 
 

@@ -213,3 +213,20 @@ def test_zero_after_a_positive_history_is_judged_linearly():
     assert v.status == "anomaly"
     assert v.score < -10
     assert math.isfinite(v.lower) and "log scale" not in v.rule
+
+
+def test_a_declared_ratio_kind_makes_a_day_verdict_independent_of_the_range_evaluated():
+    """With the KPI's ratio shape declared, day D's verdict is the same in a range run and a one-day run."""
+    days = [date(2025, 1, 1) + timedelta(days=i) for i in range(60)]
+    numerator = [30.0 + (i % 7) for i in range(59)] + [130.0]  # the last day's exceeds its denominator
+    series = pd.DataFrame({"date": days, "numerator": numerator, "denominator": [100.0] * 60})
+    series["value"] = series["numerator"] / series["denominator"] * 100
+    declared = AnomalyParams(ratio_kind="unbounded", unit=100.0)
+    day = days[40]
+    in_range = [v for v in assess_series(series, declared, evaluate_from=days[30]) if v.date == day][0]
+    alone = assess_series(series[series["date"] <= day], declared, evaluate_from=day)[0]
+    assert in_range.metadata() == alone.metadata()
+    # Inferred from the data instead, the 130/100 day changes the kind and with it day D's range.
+    inferred_range = [v for v in assess_series(series, AnomalyParams(), evaluate_from=days[30]) if v.date == day][0]
+    inferred_alone = assess_series(series[series["date"] <= day], AnomalyParams(), evaluate_from=day)[0]
+    assert inferred_range.metadata() != inferred_alone.metadata()

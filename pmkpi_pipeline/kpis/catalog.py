@@ -35,6 +35,14 @@ class Kpi:
     anomaly_overrides: Mapping[str, object] = field(default_factory=dict)
     notes: str = ""
 
+    def anomaly_shape(self) -> dict[str, object]:
+        """The ratio facts the anomaly detector needs, from the definition rather than the data."""
+        if not self.is_ratio:
+            return {"ratio_kind": "none", "unit": 1.0}
+        percent = self.unit == "%" or self.id == "nps"
+        kind = "signed" if self.id == "nps" else "proportion" if self.bounds == RATE else "unbounded"
+        return {"ratio_kind": kind, "unit": 100.0 if percent else 1.0}
+
     def window_days(self, cfg: KpiSettings) -> int:
         """Length of the trailing window ending on the partition day, in days (1 for point-in-time)."""
         return {"1d": 1, "point": 1, "30d": cfg.window_days, "7d": cfg.email_window_days}[self.window]

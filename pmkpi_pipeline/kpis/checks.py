@@ -43,8 +43,9 @@ def bounds_verdict(kpi: Kpi, value: float | None) -> tuple[bool, str]:
 
 
 def anomaly_params(kpi: Kpi) -> AnomalyParams:
-    """Detector defaults, then the global ``PMKPI_ANOMALY_*`` settings, then the KPI's catalog overrides."""
-    return AnomalyParams().replace(**{**settings.anomaly_overrides(), **kpi.anomaly_overrides})
+    """Detector defaults and the KPI's ratio shape, then ``PMKPI_ANOMALY_*``, then the catalog's overrides."""
+    return AnomalyParams().replace(**{**kpi.anomaly_shape(), **settings.anomaly_overrides(),
+                                      **kpi.anomaly_overrides})
 
 
 def _value(v) -> float | None:
