@@ -115,6 +115,8 @@ def build_family_asset(family: str):
             "partition_range": f"{start}..{end}",
             "rows": written,
             "null_values": nulls,
+            # The floats the UI plots are the values of the range's last day (a daily run: its day).
+            "values_as_of": str(end),
             **latest_metadata(rows),
         })
 

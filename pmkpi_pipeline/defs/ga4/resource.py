@@ -208,7 +208,7 @@ class GA4Resource(ConfigurableResource):
         def fail(detail: str, field: str | None = None) -> GA4Error:
             return GA4Error(endpoint, detail, partitions=partitions, field=field)
 
-        rows: list[list[str]] = []
+        pages: list[pd.DataFrame] = []
         meta = None
         calls = 0
         offset = 0
@@ -236,21 +236,20 @@ class GA4Resource(ConfigurableResource):
             calls += 1
             pb = RunReportResponse.pb(response)
             _validate_headers(pb, dimensions, metrics, fail)
-            page = [[v.value for v in r.dimension_values] + [v.value for v in r.metric_values]
-                    for r in pb.rows]
+            page = _page_frame(pb, dimensions, metrics, start, end, fail)  # typed per page: flat memory
             if expected is None:
                 expected = pb.row_count
                 meta = pb.metadata
             elif pb.row_count != expected:
                 raise fail(f"rowCount changed between pages ({expected} → {pb.row_count}); the data "
                            "moved while paging — re-run", "rowCount")
-            if not page and offset < expected:
+            if page.empty and offset < expected:
                 raise fail(f"promised rowCount={expected} but delivered {offset} rows (no rows at "
                            f"offset {offset})", "rows")
-            rows.extend(page)
+            pages.append(page)
             offset += len(page)
         log.info(f"GA4 {report} report {partitions}: {offset} rows in {calls} call(s)")
-        frame = _to_frame(rows, dimensions, metrics, start, end, fail)  # names a duplicate first
+        frame = _combine(pages, dimensions, metrics, fail)  # names a duplicate first
         if offset != expected:
             raise fail(f"promised rowCount={expected} but delivered {offset} rows", "rows")
         return ReportResult(
@@ -311,11 +310,40 @@ def _validate_headers(pb, dimensions: list[str], metrics: list[str], fail) -> No
                    ", ".join(unknown) or "header order")
 
 
-def _to_frame(rows, dimensions, metrics, start, end, fail) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, columns=dimensions + metrics)
+def _page_frame(pb, dimensions, metrics, start, end, fail) -> pd.DataFrame:
+    """One response page as a typed frame (dates, numbers), built column by column."""
+    rows = pb.rows
+    columns = {name: [r.dimension_values[i].value for r in rows] for i, name in enumerate(dimensions)}
+    columns.update({name: [r.metric_values[i].value for r in rows] for i, name in enumerate(metrics)})
+    frame = pd.DataFrame(columns, columns=dimensions + metrics)
     if frame.empty:
-        frame["date"] = pd.Series(dtype="object")
         return frame
+    dates = pd.to_datetime(frame["date"], format="%Y%m%d", errors="coerce")
+    if dates.isna().any():
+        raise fail(f"value {frame.loc[dates.isna(), 'date'].iloc[0]!r} is not a YYYYMMDD date", "date")
+    frame["date"] = dates.dt.date
+    outside = frame[(frame["date"] < start) | (frame["date"] > end)]
+    if len(outside):
+        raise fail(f"a row is dated {outside['date'].iloc[0]}, outside the requested range", "date")
+    for metric in metrics:
+        values = pd.to_numeric(frame[metric], errors="coerce")
+        if values.isna().any():
+            raise fail(f"value {frame.loc[values.isna(), metric].iloc[0]!r} is not a number", metric)
+        frame[metric] = values
+    return frame
+
+
+def _combine(pages: list[pd.DataFrame], dimensions, metrics, fail) -> pd.DataFrame:
+    """All pages in one frame; a dimension key delivered twice (in a page or across pages) is an error."""
+    non_empty = [page for page in pages if len(page)]
+    if not non_empty:
+        return pd.DataFrame({name: pd.Series(dtype="object") for name in dimensions + metrics})
+    frame = pd.concat(non_empty, ignore_index=True)
+    duplicated = frame.duplicated(subset=dimensions)
+    if duplicated.any():
+        key = {k: str(v) for k, v in frame.loc[duplicated, dimensions].iloc[0].items()}
+        raise fail(f"duplicate row for {key}", ",".join(dimensions))
+    return frame
     dates = pd.to_datetime(frame["date"], format="%Y%m%d", errors="coerce")
     if dates.isna().any():
         raise fail(f"value {frame.loc[dates.isna(), 'date'].iloc[0]!r} is not a YYYYMMDD date", "date")
