@@ -52,13 +52,15 @@ class WarehouseResource(ConfigurableResource):
     """The DuckDB file every asset reads and writes (``PMKPI_WAREHOUSE``)."""
 
     path: str
+    memory_limit: str = "512MB"
+    """DuckDB's buffer limit (it spills to disk beyond it), so a two-year backfill stays within ~1 GiB."""
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection to the warehouse file, closed on exit."""
         if not read_only:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(self.path, read_only=read_only)
+        con = duckdb.connect(self.path, read_only=read_only, config={"memory_limit": self.memory_limit})
         try:
             yield con
         finally:
