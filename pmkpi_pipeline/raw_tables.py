@@ -14,6 +14,7 @@ _GA4_META = {
     "property_time_zone": "VARCHAR",
     "subject_to_thresholding": "BOOLEAN",
     "data_loss_from_other_row": "BOOLEAN",
+    "sampled": "BOOLEAN",
 }
 
 GA4_TRAFFIC = TableSchema("raw_ga4_traffic", {

@@ -417,17 +417,20 @@ def test_a_write_failing_half_way_rolls_back_the_whole_range(run_raw, baseline):
 # GA4 data-quality flags and late data
 
 
-def test_thresholding_and_other_row_are_a_warning_not_an_error(sandbox, run_raw, baseline):
+def test_thresholding_other_row_and_sampling_are_a_warning_not_an_error(sandbox, run_raw, baseline):
     sandbox.servers.faults.configure({"ga4_metadata": {"subjectToThresholding": True,
-                                                       "dataLossFromOtherRow": True}})
+                                                       "dataLossFromOtherRow": True,
+                                                       "samplingMetadatas": True}})
     outcome = run_raw(["raw_ga4"], checks=True)
     assert outcome.result.success, outcome.error
     for name in ("raw_ga4_traffic", "raw_ga4_pages", "raw_ga4_events", "raw_ga4_totals"):
-        assert outcome.after[name] == [row[:-2] + (True, True) for row in baseline.clean[name]]
+        assert outcome.after[name] == [row[:-3] + (True, True, True) for row in baseline.clean[name]]
     quality = [e for e in outcome.result.get_asset_check_evaluations() if e.check_name == "ga4_data_quality"]
     assert len(quality) == 1 and not quality[0].passed and quality[0].severity.value == "WARN"
     materialization = outcome.result.asset_materializations_for_node("raw_ga4")[0]
     assert materialization.metadata["thresholded_reports"].value == ["traffic", "pages", "events", "totals"]
+    assert materialization.metadata["sampled_reports"].value == ["traffic", "pages", "events", "totals"]
+    assert "pages: computed from a sample of the events" in quality[0].description
 
 
 def test_late_data_repull_records_changed_settled_numbers(sandbox, run_raw, baseline):

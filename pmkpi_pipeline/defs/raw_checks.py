@@ -3,7 +3,7 @@
 A day without GA4 rows is an ERROR and blocks staging, so an empty day never becomes a KPI of
 zero. Days without list activity (Mailchimp serves only the last 180 days of it), product
 events, spend or social stats are WARNs: such days can be real, or history the API no longer has.
-GA4 thresholding, "(other)"-row loss or a property time zone that differs from
+GA4 thresholding, "(other)"-row loss, sampling or a property time zone that differs from
 ``PMKPI_TIMEZONE`` are WARNs: the numbers landed, but read them with care.
 """
 
@@ -63,22 +63,24 @@ def build_row_count_check(asset_name: str):
 
 
 @asset_check(asset="raw_ga4", name="ga4_data_quality", partitions_def=DAILY,
-             description="GA4 responses were not thresholded, lost no rows to '(other)', and the property "
+             description="GA4 responses were not thresholded, lost no rows to '(other)', were not sampled, and the property "
              "time zone matches PMKPI_TIMEZONE (WARN).")
 def ga4_data_quality(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> AssetCheckResult:
     """WARN when GA4 flagged thresholding or (other)-row loss, or its time zone differs from ours."""
     start, end = partition_dates(context)
     with warehouse.connect() as con:
         flags = [(table.name, *con.execute(
-            f"SELECT bool_or(subject_to_thresholding), bool_or(data_loss_from_other_row), "
+            f"SELECT bool_or(subject_to_thresholding), bool_or(data_loss_from_other_row), bool_or(sampled), "
             f"string_agg(DISTINCT property_time_zone, ',') FROM {table.name} WHERE date BETWEEN ? AND ?",
             [start, end]).fetchone()) for table in DAILY_TABLES["raw_ga4"]]
     problems = []
-    for report, thresholded, other_row, zones in flags:
+    for report, thresholded, other_row, sampled, zones in flags:
         if thresholded:
             problems.append(f"{report}: subject to thresholding (small counts withheld)")
         if other_row:
             problems.append(f"{report}: rows rolled into '(other)'")
+        if sampled:
+            problems.append(f"{report}: computed from a sample of the events")
         for zone in (zones or "").split(","):
             if zone and zone != settings.timezone():
                 problems.append(f"{report}: property time zone {zone} ≠ PMKPI_TIMEZONE {settings.timezone()}")

@@ -39,7 +39,7 @@ BODY_KINDS = frozenset(
 )
 GA4_ONLY_KINDS = frozenset({"unknown_header", "out_of_range_row"})
 FAULT_STATUSES = frozenset({429, 500, 502, 503})
-GA4_METADATA_FLAGS = ("subjectToThresholding", "dataLossFromOtherRow")
+GA4_METADATA_FLAGS = ("subjectToThresholding", "dataLossFromOtherRow", "samplingMetadatas")
 # The Data API's standard-property limits; ``FaultPlan.ga4_quota`` overrides them.
 GA4_QUOTA_LIMITS = {
     "tokensPerDay": 200_000,

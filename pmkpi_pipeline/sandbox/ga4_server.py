@@ -86,6 +86,10 @@ DEFAULT_MESSAGES = {
 }
 
 
+SAMPLED = [{"samplesReadCount": "250000", "samplingSpaceSize": "1000000"}]
+"""What GA4 reports when a response was computed from a sample of the events (the ``samplingMetadatas`` switch)."""
+
+
 @dataclass(frozen=True)
 class ReportQuery:
     """The parts of a ``RunReportRequest`` the sandbox honours, validated."""
@@ -187,7 +191,8 @@ class Ga4Service(Service):
         page = table.iloc[query.offset : query.offset + query.limit]
         tokens = 1 + len(page) // 1000
         self.plan.use_ga4_tokens(tokens)
-        flags = {name: True for name, on in self.plan.ga4_metadata.items() if on}
+        flags = {name: SAMPLED if name == "samplingMetadatas" else True
+                 for name, on in self.plan.ga4_metadata.items() if on}
         return Report(
             query=query,
             page=page,

@@ -85,6 +85,7 @@ def raw_ga4(context: AssetExecutionContext, ga4: GA4Resource, warehouse: Warehou
         frame = report.land(result.frame).assign(
             property_time_zone=result.time_zone,
             subject_to_thresholding=result.subject_to_thresholding,
+            sampled=result.sampled,
             data_loss_from_other_row=result.data_loss_from_other_row,
         )
         landed[report.table.name] = frame
