@@ -344,20 +344,3 @@ def _combine(pages: list[pd.DataFrame], dimensions, metrics, fail) -> pd.DataFra
         key = {k: str(v) for k, v in frame.loc[duplicated, dimensions].iloc[0].items()}
         raise fail(f"duplicate row for {key}", ",".join(dimensions))
     return frame
-    dates = pd.to_datetime(frame["date"], format="%Y%m%d", errors="coerce")
-    if dates.isna().any():
-        raise fail(f"value {frame.loc[dates.isna(), 'date'].iloc[0]!r} is not a YYYYMMDD date", "date")
-    frame["date"] = dates.dt.date
-    outside = frame[(frame["date"] < start) | (frame["date"] > end)]
-    if len(outside):
-        raise fail(f"a row is dated {outside['date'].iloc[0]}, outside the requested range", "date")
-    for metric in metrics:
-        values = pd.to_numeric(frame[metric], errors="coerce")
-        if values.isna().any():
-            raise fail(f"value {frame.loc[values.isna(), metric].iloc[0]!r} is not a number", metric)
-        frame[metric] = values
-    duplicated = frame.duplicated(subset=dimensions)
-    if duplicated.any():
-        key = {k: str(v) for k, v in frame.loc[duplicated, dimensions].iloc[0].items()}
-        raise fail(f"duplicate row for {key}", ",".join(dimensions))
-    return frame
