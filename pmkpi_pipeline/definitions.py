@@ -22,7 +22,7 @@ from .defs.mailchimp.resource import MailchimpResource
 from .defs.operations.alerts import SENSORS
 from .defs.operations.catalog_ui import annotate
 from .defs.operations.config import alert_webhook_url
-from .defs.operations.schedules import JOBS, SCHEDULE_LOOKBACK_DAYS, SCHEDULES, daily_refresh  # noqa: F401
+from .defs.operations.schedules import JOBS, SCHEDULES
 from .defs.raw_checks import RAW_CHECKS
 from .defs.staging.assets import STAGING_ASSETS
 from .kpis.assets import KPI_ASSETS
@@ -37,7 +37,7 @@ def _secret(name: str, default: str | None):
 
 def build_resources() -> dict:
     """Every resource, from the configuration contract (validated here)."""
-    settings.billing_db_url()  # validate the URL's form now, with the variable's name
+    settings.validate()  # every PMKPI_* variable, now, with its name in any error
     return {
         "warehouse": WarehouseResource(path=str(settings.warehouse_path())),
         "ga4": GA4Resource(
