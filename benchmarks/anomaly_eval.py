@@ -1,4 +1,4 @@
-"""Evaluation harness for the KPI anomaly detector (``pmkpi_pipeline.anomaly``).
+"""Evaluation harness for the KPI anomaly detector (``pmkpi_pipeline.lib.anomaly``).
 
 Generates labelled daily series from a seed, runs our detector with its default
 parameters and a baseline mirroring Elementary's default anomaly test (mean ± 3 sample
@@ -65,7 +65,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pmkpi_pipeline.anomaly import AnomalyParams, assess_series  # noqa: E402
+from pmkpi_pipeline.lib.anomaly import AnomalyParams, assess_series  # noqa: E402
 
 KINDS = ("seasonal", "trending", "noisy", "small_count", "zero_inflated", "level_shift")
 START = date(2024, 1, 1)  # a Monday: weekday of day i is i % 7

@@ -131,7 +131,7 @@ def main() -> int:
         figures["rows_landed_per_second"] = round(figures["rows_landed"] / figures["backfill_seconds"])
         from pmkpi_pipeline.definitions import defs  # noqa: E402 (after PMKPI_* are fixed)
 
-        assets = len(list(defs.resolve_all_asset_specs()))
+        assets = len(list(defs().resolve_all_asset_specs()))
         figures["materializations"] = assets * days
         if not args.skip_floor:
             _log("bookkeeping floor: the same graph with no-op bodies …")

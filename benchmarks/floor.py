@@ -20,9 +20,10 @@ from dagster import (
 
 def noop_definitions() -> Definitions:
     """A ``Definitions`` mirroring pmkpi's graph with no-op assets and checks."""
-    from pmkpi_pipeline.definitions import defs
-    from pmkpi_pipeline.partitions import SINGLE_RUN
+    from pmkpi_pipeline.definitions import defs as load_defs
+    from pmkpi_pipeline.defs.common.partitions import SINGLE_RUN
 
+    defs = load_defs()
     assets: list[AssetsDefinition] = []
     for spec in defs.resolve_all_asset_specs():
         @multi_asset(specs=[spec], name=f"noop_{spec.key.to_python_identifier()}", backfill_policy=SINGLE_RUN)

@@ -28,7 +28,7 @@ def _instance(ephemeral_by_default: bool = False):
     """The Dagster instance of ``DAGSTER_HOME``; when unset, an in-memory one or one in the data dir."""
     from dagster import DagsterInstance
 
-    from . import settings
+    from .lib import settings
 
     if not os.environ.get("DAGSTER_HOME") and ephemeral_by_default:
         return DagsterInstance.ephemeral()
@@ -43,7 +43,7 @@ def run_backfill(start: date, end: date, *, quiet_dagster: bool = True, ephemera
     """Materialise every asset (with checks) for start..end as ONE run; True when it succeeded."""
     from .definitions import defs
 
-    job = defs.resolve_job_def("pmkpi_all")
+    job = defs().resolve_job_def("pmkpi_all")
     tags = {"dagster/asset_partition_range_start": start.isoformat(),
             "dagster/asset_partition_range_end": end.isoformat()}
     level = "WARNING" if quiet_dagster else "INFO"
@@ -68,9 +68,9 @@ def _fmt(value) -> str:
 
 def report_rows(day: date) -> tuple[list[dict], list[dict]]:
     """The ``kpis`` rows (with target and null reason) and the failed checks of one day."""
-    from . import settings
-    from .kpis.targets import load_targets
-    from .warehouse import WarehouseResource
+    from .lib import settings
+    from .defs.kpis.targets import load_targets
+    from .lib.warehouse import WarehouseResource
 
     targets = load_targets(settings.kpi_settings().targets_file)
     warehouse = WarehouseResource(path=str(settings.warehouse_path()))
@@ -135,7 +135,7 @@ def cmd_demo(args) -> int:
     _say(f"[4/4] done in {time.monotonic() - began:.1f}s; API calls: {json.dumps(calls, sort_keys=True)}")
     rows, failed = report_rows(DEMO_END)
     print_report(DEMO_END, rows, failed)
-    from . import settings
+    from .lib import settings
 
     recorded = os.environ.get("DAGSTER_HOME") or "in memory (set DAGSTER_HOME to keep the run for the UI)"
     _say(f"\nWarehouse: {settings.warehouse_path()}  ·  Dagster instance: {recorded}")
@@ -219,14 +219,14 @@ def main(argv: list[str] | None = None) -> int:
 
     from dagster import BetaWarning, PreviewWarning
 
-    from .settings import ConfigError
+    from .lib.settings import ConfigError
 
     for category in (BetaWarning, PreviewWarning):  # Dagster APIs we use on purpose; noise for a CLI user
         warnings.filterwarnings("ignore", category=category)
 
     try:
         if args.command != "demo":  # the demo exports its own settings
-            from . import settings
+            from .lib import settings
 
             settings.validate()
         return args.func(args)

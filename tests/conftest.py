@@ -23,16 +23,19 @@ def sandbox():
 
 @pytest.fixture(scope="session")
 def code_location(sandbox):
-    """The ``pmkpi_pipeline.definitions`` module, imported with the sandbox's settings exported."""
-    from pmkpi_pipeline import definitions
+    """The code location loaded with the sandbox's settings exported: ``.defs`` and ``.build_resources()``."""
+    from types import SimpleNamespace
 
-    return definitions
+    from pmkpi_pipeline import definitions
+    from pmkpi_pipeline.defs.resources import build_resources
+
+    return SimpleNamespace(defs=definitions.defs(), build_resources=build_resources)
 
 
 @pytest.fixture
 def warehouse(tmp_path):
     """A fresh, empty DuckDB warehouse resource."""
-    from pmkpi_pipeline.warehouse import WarehouseResource
+    from pmkpi_pipeline.lib.warehouse import WarehouseResource
 
     return WarehouseResource(path=str(tmp_path / "warehouse.duckdb"))
 

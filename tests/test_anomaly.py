@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pmkpi_pipeline.anomaly import AnomalyParams, Verdict, assess_series
+from pmkpi_pipeline.lib.anomaly import AnomalyParams, Verdict, assess_series
 
 START = date(2025, 1, 6)  # a Monday
 PARAMS = AnomalyParams()

@@ -63,7 +63,7 @@ def groups(path: Path) -> dict[str, list[tuple]]:
 def _run_in_process(code_location, path: Path) -> None:
     from dagster import DagsterInstance, materialize
 
-    from pmkpi_pipeline.warehouse import WarehouseResource
+    from pmkpi_pipeline.lib.warehouse import WarehouseResource
 
     defs = code_location.defs
     result = materialize([*defs.assets, *defs.asset_checks],

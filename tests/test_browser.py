@@ -74,7 +74,7 @@ def chromium():
 def test_kpi_asset_page_shows_description_and_latest_value(chromium, stack, tmp_path):
     from dagster import AssetKey
 
-    from pmkpi_pipeline.kpis.catalog import BY_ID
+    from pmkpi_pipeline.defs.kpis.catalog import BY_ID
 
     backfill = wait_for_backfill(stack)
     assert backfill.status == "COMPLETED_SUCCESS", stack.log_tail()

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from pmkpi_pipeline.kpis.catalog import CATALOG, FAMILIES
-from pmkpi_pipeline.kpis.reference import BEGIN, END, render_reference
-from pmkpi_pipeline.kpis.targets import TargetsFileError, load_targets
-from pmkpi_pipeline.settings import KpiSettings
+from pmkpi_pipeline.defs.kpis.catalog import CATALOG, FAMILIES
+from pmkpi_pipeline.defs.kpis.reference import BEGIN, END, render_reference
+from pmkpi_pipeline.defs.kpis.targets import TargetsFileError, load_targets
+from pmkpi_pipeline.lib.settings import KpiSettings
 
 SPEC_IDS = {"nps", "csat", "churn_rate", "content_usage", "conversion_rate", "lead_conversion_rate",
             "cost_per_lead", "social_engagement_rate", "avg_session_duration", "pages_per_session",
@@ -42,7 +42,7 @@ def test_descriptions_state_formula_and_window():
 def test_readme_reference_is_generated_from_the_catalog():
     readme = (Path(__file__).parents[1] / "README.md").read_text()
     block = readme.split(BEGIN, 1)[1].split(END, 1)[0].strip()
-    assert block == render_reference(), "run: python -m pmkpi_pipeline.kpis.reference"
+    assert block == render_reference(), "run: python -m pmkpi_pipeline.defs.kpis.reference"
 
 
 def test_targets_from_yaml_and_toml(tmp_path):

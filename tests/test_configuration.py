@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pmkpi_pipeline import settings
-from pmkpi_pipeline.settings import ConfigError
+from pmkpi_pipeline.lib import settings
+from pmkpi_pipeline.lib.settings import ConfigError
 
 
 @pytest.mark.parametrize("name, value, reader", [

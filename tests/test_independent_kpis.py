@@ -24,7 +24,7 @@ def other_company_run(code_location, sandbox, tmp_path_factory):
     from pmkpi_pipeline.defs.inputs.resource import InputsFolder
     from pmkpi_pipeline.sandbox.company import generate_company
     from pmkpi_pipeline.sandbox.demo import write_company
-    from pmkpi_pipeline.warehouse import WarehouseResource
+    from pmkpi_pipeline.lib.warehouse import WarehouseResource
 
     folder = tmp_path_factory.mktemp("other")
     other = generate_company(seed=99, size="tiny", start=TEST_START, end=TEST_END)

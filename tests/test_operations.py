@@ -192,7 +192,7 @@ def test_run_failure_sensor_posts_to_the_webhook(code_location, webhook, tmp_pat
     assert payload["failed_steps"][0]["step"] == "raw_ga4"
     assert payload["text"].startswith(
         f"pmkpi run failure: run {run.run_id[:8]} of {run.job_name} (2025-03-01..2025-03-02): step raw_ga4 failed: "
-        "pmkpi_pipeline.retry.RetriesExhausted: GA4 properties/100000001:runReport")
+        "pmkpi_pipeline.lib.retry.RetriesExhausted: GA4 properties/100000001:runReport")
 
 
 def test_failed_webhook_fails_the_tick_with_a_masked_url(webhook):
@@ -289,12 +289,12 @@ def test_schedules_request_range_runs_over_yesterday_and_the_lookbacks(code_loca
 
 
 def test_owners_and_tags_from_config_reach_the_asset_specs(code_location, monkeypatch):
-    from pmkpi_pipeline.defs.operations.catalog_ui import annotate
+    from pmkpi_pipeline.defs.operations.ownership import annotate
 
     monkeypatch.setenv("PMKPI_ASSET_OWNERS",
                        "*=team:data; raw_ga4=team:web-analytics,ana@example.com;kpis=team:marketing")
     monkeypatch.setenv("PMKPI_ASSET_TAGS", "domain=marketing,tier=gold")
-    specs = {s.key.to_user_string(): s for a in annotate(list(code_location.defs.assets)) for s in a.specs}
+    specs = {s.key.to_user_string(): s for a in annotate(code_location.defs).assets for s in a.specs}
     assert specs["raw_ga4"].owners == ["team:data", "team:web-analytics", "ana@example.com"]
     assert specs["kpi_web"].owners == ["team:data", "team:marketing"]
     assert specs["stg_billing"].owners == ["team:data"]
@@ -331,19 +331,19 @@ def test_ui_layout_groups_kinds_descriptions_and_a_job_per_layer(code_location):
     ("PMKPI_ASSET_TAGS", "dagster/kind/x=y", "invalid entry 'dagster/kind/x=y'"),
 ])
 def test_bad_owners_and_tags_are_errors_naming_the_variable(code_location, monkeypatch, name, value, message):
-    from pmkpi_pipeline.defs.operations.catalog_ui import annotate
-    from pmkpi_pipeline.settings import ConfigError
+    from pmkpi_pipeline.defs.operations.ownership import annotate
+    from pmkpi_pipeline.lib.settings import ConfigError
 
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError, match=name) as error:
-        annotate(list(code_location.defs.assets))
+        annotate(code_location.defs)
     assert message in str(error.value)
 
 
 @pytest.mark.parametrize("value", ["hooks.slack.com/services/T0/B0/secret", "ftp://example.com/x", "https://"])
 def test_bad_webhook_url_is_an_error_naming_the_variable_without_its_secret(monkeypatch, value):
-    from pmkpi_pipeline.defs.operations.config import alert_webhook_url
-    from pmkpi_pipeline.settings import ConfigError
+    from pmkpi_pipeline.lib.operations_config import alert_webhook_url
+    from pmkpi_pipeline.lib.settings import ConfigError
 
     monkeypatch.setenv("PMKPI_ALERT_WEBHOOK_URL", value)
     with pytest.raises(ConfigError, match="PMKPI_ALERT_WEBHOOK_URL=.* must be an http:// or https:// URL") as error:
@@ -357,7 +357,7 @@ def test_code_location_refuses_to_load_with_a_bad_operations_setting(sandbox):
     import sys
 
     env = {**os.environ, "PMKPI_ASSET_OWNERS": "kpis=nobody", "PYTHONWARNINGS": "ignore"}
-    done = subprocess.run([sys.executable, "-c", "import pmkpi_pipeline.definitions"], env=env,
+    done = subprocess.run([sys.executable, "-c", "from pmkpi_pipeline.definitions import defs; defs()"], env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode != 0
     assert "ConfigError: PMKPI_ASSET_OWNERS: 'nobody' for group 'kpis' is not an owner" in done.stderr

@@ -28,7 +28,7 @@ def full_run(code_location, sandbox, tmp_path_factory):
     from support import range_tags
     from dagster import DagsterInstance, materialize
 
-    from pmkpi_pipeline.warehouse import WarehouseResource
+    from pmkpi_pipeline.lib.warehouse import WarehouseResource
 
     warehouse = WarehouseResource(path=str(tmp_path_factory.mktemp("full") / "warehouse.duckdb"))
     before = dict(sandbox.stats())

@@ -29,7 +29,7 @@ def _land_billing(code_location, billing_url: str, warehouse_path) -> dict:
     from dagster import DagsterInstance, materialize
 
     from pmkpi_pipeline.defs.billing.resource import BillingDatabase
-    from pmkpi_pipeline.warehouse import WarehouseResource
+    from pmkpi_pipeline.lib.warehouse import WarehouseResource
 
     warehouse = WarehouseResource(path=str(warehouse_path))
     [raw_billing] = [a for a in code_location.defs.assets if a.key.to_user_string() == "raw_billing"]
@@ -65,7 +65,7 @@ def test_pipeline_runs_with_dagster_instance_storage_in_postgresql(code_location
     from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
     from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage
 
-    from pmkpi_pipeline.warehouse import WarehouseResource
+    from pmkpi_pipeline.lib.warehouse import WarehouseResource
 
     home = tmp_path / "dagster_home"
     home.mkdir()

@@ -100,7 +100,7 @@ def _materialize(code_location, sandbox, warehouse_path: Path, selection: list[s
                  instance=None, checks: bool = False):
     from dagster import DagsterInstance, materialize
 
-    from pmkpi_pipeline.warehouse import WarehouseResource
+    from pmkpi_pipeline.lib.warehouse import WarehouseResource
 
     defs = code_location.defs
     return materialize(
@@ -466,9 +466,10 @@ def test_late_data_repull_records_changed_settled_numbers(sandbox, run_raw, base
 def test_changed_rows_tells_settled_from_settling_days(tmp_path):
     import pandas as pd
 
-    from pmkpi_pipeline.warehouse import TableSchema, WarehouseResource, changed_rows, replace_rows
+    from pmkpi_pipeline.lib.late_data import changed_rows
+    from pmkpi_pipeline.lib.warehouse import WarehouseResource, WarehouseTable, replace_rows
 
-    table = TableSchema("t", {"date": "DATE", "k": "VARCHAR", "n": "BIGINT"})
+    table = WarehouseTable("t", {"date": "DATE", "k": "VARCHAR", "n": "BIGINT"})
     old = pd.DataFrame({"date": [date(2025, 3, 1), date(2025, 3, 1), date(2025, 3, 9)],
                         "k": ["a", "b", "a"], "n": [1, 2, 3]})
     new = pd.DataFrame({"date": [date(2025, 3, 1), date(2025, 3, 1), date(2025, 3, 9), date(2025, 3, 10)],
@@ -498,7 +499,7 @@ def _raising(error: Exception):
 def test_backoff_is_exponential_with_full_jitter_and_honours_retry_after():
     import random
 
-    from pmkpi_pipeline.retry import Retryable, RetriesExhausted, call_with_retries
+    from pmkpi_pipeline.lib.retry import Retryable, RetriesExhausted, call_with_retries
 
     waits: list[float] = []
     answers = iter([Retryable("HTTP 503"), Retryable("HTTP 503"), Retryable("HTTP 429", retry_after=0.7),
@@ -528,7 +529,7 @@ def test_retry_after_and_quota_reset_times():
     from datetime import datetime, timezone
 
     from pmkpi_pipeline.defs.ga4.resource import exhausted_quota
-    from pmkpi_pipeline.retry import parse_retry_after
+    from pmkpi_pipeline.lib.retry import parse_retry_after
 
     now = datetime(2025, 3, 10, 14, 25, tzinfo=timezone.utc)
     assert parse_retry_after({"retry-after": "2.5"}) == 2.5

@@ -95,7 +95,7 @@ def test_no_secret_in_logs_metadata_errors_or_cli_output(code_location, sandbox,
     from dagster import DagsterInstance, materialize
 
     from pmkpi_pipeline.sandbox.servers import start_sandbox
-    from pmkpi_pipeline.warehouse import WarehouseResource
+    from pmkpi_pipeline.lib.warehouse import WarehouseResource
 
     pg_url, password = pg_billing
     api_key = f"{secrets.token_hex(16)}-us7"

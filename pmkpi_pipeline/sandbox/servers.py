@@ -16,7 +16,7 @@ from pmkpi_pipeline.sandbox.faults import FaultPlan
 from pmkpi_pipeline.sandbox.ga4_grpc import Ga4GrpcServer
 from pmkpi_pipeline.sandbox.ga4_server import Ga4Service
 from pmkpi_pipeline.sandbox.mailchimp_server import MailchimpService
-from pmkpi_pipeline.settings import DEMO_MAILCHIMP_API_KEY
+from pmkpi_pipeline.lib.settings import DEMO_MAILCHIMP_API_KEY
 
 
 @dataclass

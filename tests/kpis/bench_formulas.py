@@ -3,7 +3,7 @@
     .venv/bin/python tests/kpis/bench_formulas.py [--events 5000000] [--customers 20000] [--db PATH] [--threads N]
                                                   [--family NAME ...] [--per-kpi] [--repeat N]
 
-Builds raw tables of the shapes in :mod:`pmkpi_pipeline.raw_tables` in a temporary DuckDB file
+Builds raw tables of the shapes in ``pmkpi_pipeline/defs/<source>/tables.py`` in a temporary DuckDB file
 with ``range()``/``random()`` in SQL (20,000 customers with one or two subscriptions, monthly
 invoices, 5,000,000 product events over 730 days, daily GA4/Mailchimp/input rows), puts the real
 staging views on top, and times each family over the 730-day range (wall and CPU seconds of this
@@ -23,12 +23,18 @@ from pathlib import Path
 
 import duckdb
 
-from pmkpi_pipeline import raw_tables
-from pmkpi_pipeline.kpis.formulas import FAMILY_FUNCTIONS
-from pmkpi_pipeline.kpis.formulas.common import kpi_frame
-from pmkpi_pipeline.settings import KpiSettings
-from pmkpi_pipeline.staging_views import staging_views
-from pmkpi_pipeline.warehouse import TableSchema
+from pmkpi_pipeline.defs.billing import tables as billing_tables
+from pmkpi_pipeline.defs.common.staging import staging_views
+from pmkpi_pipeline.defs.ga4 import tables as ga4_tables
+from pmkpi_pipeline.defs.inputs import tables as inputs_tables
+from pmkpi_pipeline.defs.mailchimp import tables as mailchimp_tables
+from pmkpi_pipeline.defs.kpis.formulas import FAMILY_FUNCTIONS
+from pmkpi_pipeline.defs.kpis.formulas.common import kpi_frame
+from pmkpi_pipeline.lib.settings import KpiSettings
+from pmkpi_pipeline.lib.warehouse import WarehouseTable
+
+SOURCES = ("ga4", "mailchimp", "billing", "inputs")
+RAW_TABLE_MODULES = (ga4_tables, mailchimp_tables, billing_tables, inputs_tables)
 
 START = date(2023, 1, 1)
 DAYS = 730
@@ -36,8 +42,8 @@ DAYS = 730
 
 def build(con: duckdb.DuckDBPyConnection, customers: int, events: int) -> None:
     """Fill the raw tables with synthetic rows and create the staging views over them."""
-    for schema in vars(raw_tables).values():
-        if isinstance(schema, TableSchema):
+    for schema in (t for m in RAW_TABLE_MODULES for t in vars(m).values()):
+        if isinstance(schema, WarehouseTable):
             con.execute(schema.ddl())
     con.execute("SELECT setseed(0.42)")
     start = f"TIMESTAMP '{START.isoformat()}'"
@@ -134,7 +140,7 @@ def build(con: duckdb.DuckDBPyConnection, customers: int, events: int) -> None:
         SELECT strftime({first_day} + INTERVAL (m) MONTH, '%Y-%m'), mk, 5e7, 'USD', 1
         FROM range(25) t(m), unnest(['eu', 'us']) u(mk)""")
     con.execute("CREATE TABLE stg_fx_rates AS SELECT 'USD' AS currency, 1.0 AS rate")
-    for group in staging_views("UTC", "USD").values():
+    for group in (staging_views(s, "UTC", "USD") for s in SOURCES):
         for name, sql in group.items():
             con.execute(f"CREATE VIEW {name} AS {sql}")
 

@@ -14,23 +14,29 @@ from datetime import date, timedelta
 import duckdb
 import pandas as pd
 
-from pmkpi_pipeline import raw_tables
-from pmkpi_pipeline.kpis.catalog import BY_ID, FAMILIES
-from pmkpi_pipeline.kpis.formulas import FAMILY_FUNCTIONS, KPI_COLUMNS
-from pmkpi_pipeline.settings import KpiSettings
-from pmkpi_pipeline.staging_views import staging_views
-from pmkpi_pipeline.warehouse import TableSchema
+from pmkpi_pipeline.defs.billing import tables as billing_tables
+from pmkpi_pipeline.defs.common.staging import staging_views
+from pmkpi_pipeline.defs.ga4 import tables as ga4_tables
+from pmkpi_pipeline.defs.inputs import tables as inputs_tables
+from pmkpi_pipeline.defs.mailchimp import tables as mailchimp_tables
+from pmkpi_pipeline.defs.kpis.catalog import BY_ID, FAMILIES
+from pmkpi_pipeline.defs.kpis.formulas import FAMILY_FUNCTIONS, KPI_COLUMNS
+from pmkpi_pipeline.lib.settings import KpiSettings
+from pmkpi_pipeline.lib.warehouse import WarehouseTable
+
+SOURCES = ("ga4", "mailchimp", "billing", "inputs")
+RAW_TABLE_MODULES = (ga4_tables, mailchimp_tables, billing_tables, inputs_tables)
 
 SMALL = KpiSettings(window_days=3, email_window_days=2)
 
 
 def empty_staging_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Create every stg_* view's columns as an empty table (described through the raw tables)."""
-    schemas = [s for s in vars(raw_tables).values() if isinstance(s, TableSchema)]
+    schemas = [s for s in (t for m in RAW_TABLE_MODULES for t in vars(m).values()) if isinstance(s, WarehouseTable)]
     for schema in schemas:
         con.execute(schema.ddl())
     con.execute("CREATE TABLE stg_fx_rates (currency VARCHAR, rate DOUBLE)")
-    views = {name: sql for group in staging_views("UTC", "USD").values() for name, sql in group.items()}
+    views = {name: sql for source in SOURCES for name, sql in staging_views(source, "UTC", "USD").items()}
     for name, sql in views.items():
         columns = con.execute(f"DESCRIBE {sql}").fetchall()
         con.execute(f"CREATE TABLE {name} ({', '.join(f'{c[0]} {c[1]}' for c in columns)})")

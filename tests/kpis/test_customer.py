@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from kpi_helpers import SMALL, insert, null_reason, row, run, staging_db, value
 
-from pmkpi_pipeline.settings import KpiSettings
+from pmkpi_pipeline.lib.settings import KpiSettings
 
 
 def events(con, *rows: tuple) -> None:

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from kpi_helpers import insert, run, staging_db
 
-from pmkpi_pipeline.settings import KpiSettings
+from pmkpi_pipeline.lib.settings import KpiSettings
 
 FIRST = date(2025, 1, 1)
 DAYS = 150

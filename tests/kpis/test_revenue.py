@@ -7,7 +7,7 @@ import json
 import pytest
 from kpi_helpers import insert, null_reason, row, run, staging_db, value
 
-from pmkpi_pipeline.settings import KpiSettings
+from pmkpi_pipeline.lib.settings import KpiSettings
 
 CFG = KpiSettings(window_days=3, gross_margin=0.8)
 

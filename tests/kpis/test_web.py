@@ -7,7 +7,7 @@ import json
 import pytest
 from kpi_helpers import SMALL, insert, null_reason, row, run, staging_db, value
 
-from pmkpi_pipeline.settings import KpiSettings
+from pmkpi_pipeline.lib.settings import KpiSettings
 
 
 @pytest.fixture(scope="module")

@@ -28,7 +28,7 @@ from pmkpi_pipeline.sandbox.faults import Fault, FaultPlan
 from pmkpi_pipeline.sandbox._http import ApiError
 from pmkpi_pipeline.sandbox.ga4_server import parse_query
 from pmkpi_pipeline.sandbox.servers import start_sandbox
-from pmkpi_pipeline.settings import DEMO_MAILCHIMP_API_KEY
+from pmkpi_pipeline.lib.settings import DEMO_MAILCHIMP_API_KEY
 
 PROPERTY = "424242"
 DAYS = pd.date_range("2025-03-01", periods=4)

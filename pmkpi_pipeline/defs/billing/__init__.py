@@ -1,1 +1,1 @@
-"""The billing/application database: a read-only SQLAlchemy resource and the raw billing assets."""
+"""The billing database: a read-only SQLAlchemy resource, the raw billing assets and tables, staging SQL and raw checks."""

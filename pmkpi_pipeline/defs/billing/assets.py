@@ -11,13 +11,13 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
-from ... import settings
-from ...partitions import DAILY, SINGLE_RUN, partition_dates
-from ...raw_tables import (
+from ...lib import settings
+from ..common.partitions import DAILY, SINGLE_RUN, partition_dates
+from .tables import (
     BILLING_CUSTOMERS, BILLING_INVOICES, BILLING_PLANS, BILLING_PRODUCT_EVENTS, BILLING_REFUNDS,
     BILLING_SUBSCRIPTIONS, BILLING_SURVEY_RESPONSES,
 )
-from ...warehouse import WarehouseResource, append_rows, replace_rows
+from ...lib.warehouse import WarehouseResource, append_rows, replace_rows
 from .resource import BillingDatabase, BillingError
 
 STATE_TABLES = {
@@ -61,6 +61,7 @@ def _utc_window(start: date, end: date, tz: str) -> tuple[datetime, datetime]:
     partitions_def=DAILY,
     backfill_policy=SINGLE_RUN,
     group_name="raw_billing",
+    tags={"layer": "raw", "source": "billing"},
     kinds={"sql", "duckdb"},
     description="Billing tables from PMKPI_BILLING_DB_URL: customers, plans, subscriptions, "
     "invoices and refunds copied whole (state that changes after creation); survey responses "

@@ -9,12 +9,11 @@ from dataclasses import dataclass
 import pandas as pd
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
-from ... import settings
-from ...partitions import DAILY, SINGLE_RUN, partition_dates
-from ...raw_tables import GA4_EVENTS, GA4_PAGES, GA4_TOTALS, GA4_TRAFFIC
-from ...warehouse import (
-    TableSchema, WarehouseResource, changed_rows, late_data_metadata, replace_rows, settled_before,
-)
+from ...lib import settings
+from ..common.partitions import DAILY, SINGLE_RUN, partition_dates
+from .tables import GA4_EVENTS, GA4_PAGES, GA4_TOTALS, GA4_TRAFFIC
+from ...lib.late_data import changed_rows, late_data_metadata, settled_before
+from ...lib.warehouse import WarehouseResource, WarehouseTable, replace_rows
 from .resource import GA4Resource
 
 DIMENSION_COLUMNS = {"date": "date", "sessionDefaultChannelGroup": "channel", "pagePath": "page_path",
@@ -28,7 +27,7 @@ class Ga4Report:
     name: str
     dimensions: tuple[str, ...]
     metrics: dict[str, str]  # API metric name → column name
-    table: TableSchema
+    table: WarehouseTable
 
     @property
     def keys(self) -> list[str]:
@@ -66,6 +65,7 @@ REPORTS = (
     backfill_policy=SINGLE_RUN,
     pool="ga4_api",
     group_name="raw_ga4",
+    tags={"layer": "raw", "source": "ga4"},
     kinds={"google_analytics", "duckdb"},
     description="GA4 Data API reports (traffic by channel, pages, events, property totals) landed "
     "as received into raw_ga4_traffic / raw_ga4_pages / raw_ga4_events / raw_ga4_totals, with the "

@@ -20,8 +20,8 @@ from dagster import ConfigurableResource, get_dagster_logger
 from google.api_core import exceptions as gexc
 from pydantic import PrivateAttr
 
-from . import LOOKBACK_DAYS
-from ...retry import Retryable, SourceError, call_with_retries, parse_retry_after
+from ...lib.settings import GA4_SETTLING_DAYS
+from ...lib.retry import Retryable, SourceError, call_with_retries, parse_retry_after
 
 
 class GA4Error(SourceError):
@@ -107,7 +107,7 @@ class GA4Resource(ConfigurableResource):
     base_delay_seconds: float = 1.0
     max_delay_seconds: float = 60.0
     timeout_seconds: float = 120.0
-    settling_days: int = LOOKBACK_DAYS
+    settling_days: int = GA4_SETTLING_DAYS
     _client: object = PrivateAttr(default=None)
 
     def _build_client(self):

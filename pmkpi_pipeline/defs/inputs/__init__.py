@@ -1,1 +1,1 @@
-"""Marketing-input CSVs: the folder resource, CSV validation and the raw inputs asset."""
+"""Marketing-input CSVs: the folder resource, CSV validation, the raw inputs asset and tables, staging SQL and raw checks."""

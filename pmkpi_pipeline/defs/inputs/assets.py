@@ -6,9 +6,9 @@ replaced whole. A bad file stops the run before anything is written.
 
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
-from ...partitions import DAILY, SINGLE_RUN, partition_dates
-from ...raw_tables import INPUTS_INDUSTRY_SALES, INPUTS_MARKETING_SPEND, INPUTS_SOCIAL_MEDIA
-from ...warehouse import WarehouseResource, replace_rows
+from ..common.partitions import DAILY, SINGLE_RUN, partition_dates
+from .tables import INPUTS_INDUSTRY_SALES, INPUTS_MARKETING_SPEND, INPUTS_SOCIAL_MEDIA
+from ...lib.warehouse import WarehouseResource, replace_rows
 from .resource import INDUSTRY_SALES, MARKETING_SPEND, SOCIAL_MEDIA, InputsFolder
 
 
@@ -16,6 +16,7 @@ from .resource import INDUSTRY_SALES, MARKETING_SPEND, SOCIAL_MEDIA, InputsFolde
     partitions_def=DAILY,
     backfill_policy=SINGLE_RUN,
     group_name="raw_inputs",
+    tags={"layer": "raw", "source": "inputs"},
     kinds={"csv", "duckdb"},
     description="Marketing-input CSVs from PMKPI_INPUTS_DIR: marketing_spend.csv (date, channel, "
     "amount[, currency]), social_media.csv (date, network, impressions, engagements) and "

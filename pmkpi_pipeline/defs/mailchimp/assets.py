@@ -13,12 +13,11 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
-from ... import settings
-from ...partitions import DAILY, SINGLE_RUN, partition_dates
-from ...raw_tables import MAILCHIMP_CAMPAIGNS, MAILCHIMP_LIST_ACTIVITY, MAILCHIMP_REPORTS
-from ...warehouse import (
-    WarehouseResource, changed_rows, late_data_metadata, replace_rows, settled_before,
-)
+from ...lib import settings
+from ..common.partitions import DAILY, SINGLE_RUN, partition_dates
+from .tables import MAILCHIMP_CAMPAIGNS, MAILCHIMP_LIST_ACTIVITY, MAILCHIMP_REPORTS
+from ...lib.late_data import changed_rows, late_data_metadata, settled_before
+from ...lib.warehouse import WarehouseResource, replace_rows
 from .resource import MailchimpError, MailchimpResource
 
 REPORT_FIELDS = {  # column → path in a /reports item
@@ -105,6 +104,7 @@ def _activity(mailchimp: MailchimpResource, lists: list[dict], start: date, end:
     backfill_policy=SINGLE_RUN,
     pool="mailchimp_api",
     group_name="raw_mailchimp",
+    tags={"layer": "raw", "source": "mailchimp"},
     kinds={"mailchimp", "duckdb"},
     description="Mailchimp campaigns, campaign reports (sends, unique opens incl. the Apple-MPP "
     "excluded count, unique subscriber clicks, bounces, unsubscribes, abuse) and daily list "

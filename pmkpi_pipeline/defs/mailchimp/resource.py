@@ -15,8 +15,8 @@ from collections.abc import Callable
 from dagster import ConfigurableResource, get_dagster_logger
 from pydantic import PrivateAttr
 
-from . import LOOKBACK_DAYS
-from ...retry import Retryable, SourceError, call_with_retries, parse_retry_after
+from ...lib.settings import MAILCHIMP_SETTLING_DAYS
+from ...lib.retry import Retryable, SourceError, call_with_retries, parse_retry_after
 
 
 class MailchimpError(SourceError):
@@ -48,7 +48,7 @@ class MailchimpResource(ConfigurableResource):
     base_delay_seconds: float = 1.0
     max_delay_seconds: float = 60.0
     timeout_seconds: float = 60.0
-    settling_days: int = LOOKBACK_DAYS
+    settling_days: int = MAILCHIMP_SETTLING_DAYS
     _client: object = PrivateAttr(default=None)
     _last: threading.local = PrivateAttr(default_factory=threading.local)
 

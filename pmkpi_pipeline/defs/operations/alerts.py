@@ -19,7 +19,7 @@ from dagster import (
     RunStatusSensorContext, run_failure_sensor, run_status_sensor,
 )
 
-from .config import alert_webhook_url, mask_url
+from ...lib.operations_config import alert_webhook_url, mask_url
 from .schedules import RANGE_END_TAG, RANGE_START_TAG
 
 WEBHOOK_ATTEMPTS = 3
@@ -125,5 +125,3 @@ def alert_on_failed_checks(context: RunStatusSensorContext):
     post_alert(alert_payload("check_failure", run, f"{len(failed)} ERROR check(s) failed: {names}{more}",
                              failed_checks=failed), context.log)
 
-
-SENSORS = [alert_on_run_failure, alert_on_failed_checks]

@@ -1,0 +1,29 @@
+"""The daily partitions every asset shares, and helpers to read a run's partition range as dates."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from dagster import BackfillPolicy, DailyPartitionsDefinition
+
+from ...lib import settings
+
+DAILY = DailyPartitionsDefinition(
+    start_date=settings.start_date().isoformat(),
+    timezone=settings.timezone(),
+)
+"""Calendar days in ``PMKPI_TIMEZONE`` from ``PMKPI_START_DATE`` up to yesterday."""
+
+SINGLE_RUN = BackfillPolicy.single_run()
+"""A backfill of any range is one run: each asset handles the whole range in one pass."""
+
+
+def partition_dates(context) -> tuple[date, date]:
+    """First and last day (inclusive) of the partitions a run or check covers."""
+    window = context.partition_time_window
+    return window.start.date(), (window.end - timedelta(days=1)).date()
+
+
+def days(start: date, end: date) -> list[date]:
+    """Every day from ``start`` to ``end`` inclusive."""
+    return [start + timedelta(days=i) for i in range((end - start).days + 1)]

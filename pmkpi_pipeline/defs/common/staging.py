@@ -1,0 +1,116 @@
+"""The ``stg_<source>`` asset factory: refresh a source's typed views and validate the range.
+
+Each source's views are SQL in ``defs/<source>/staging.sql``; a materialisation is cheap: it (re)creates the
+views, checks the partition range (every money row has a currency with a known rate) and
+reports row counts per day range. It also records the range in ``landed_days``, so KPI windows
+can tell a day with no activity from a day that was never landed. Money in a currency without a configured rate stops the run
+with the offending rows named.
+"""
+
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pandas as pd
+from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
+
+from ...lib import settings
+from ...lib.kpi_tables import LANDED_DAYS, replace_family_rows
+from ...lib.warehouse import WarehouseResource
+from .partitions import DAILY, SINGLE_RUN, days, partition_dates
+
+DEFS_DIR = Path(__file__).resolve().parent.parent
+_VIEW = re.compile(r"CREATE OR REPLACE VIEW (\w+) AS\s+(.*?);\s*(?=CREATE OR REPLACE VIEW|\Z)", re.S)
+
+
+def staging_views(source: str, timezone: str, reporting_currency: str) -> dict[str, str]:
+    """View name → SELECT of one source's staging views (``defs/<source>/staging.sql``), placeholders filled.
+
+    ``{timezone}`` buckets days (PMKPI_TIMEZONE); input rows without a currency are in ``{reporting_currency}``.
+    """
+    text = (DEFS_DIR / source / "staging.sql").read_text()
+    text = "\n".join(line for line in text.splitlines() if not line.startswith("--"))
+    text = text.replace("{timezone}", timezone.replace("'", "")).replace(
+        "{reporting_currency}", reporting_currency.replace("'", ""))
+    return {name: select.strip() for name, select in _VIEW.findall(text)}
+
+
+class CurrencyError(ValueError):
+    """Money rows in a currency that has no configured rate to the reporting currency."""
+
+
+def write_fx_rates(con, cfg: settings.KpiSettings) -> None:
+    """(Re)write ``stg_fx_rates``: the reporting currency at 1 plus ``PMKPI_FX_RATES``."""
+    rates = pd.DataFrame(
+        [(cfg.reporting_currency, 1.0), *((c, r) for c, r in cfg.fx_rates.items() if c != cfg.reporting_currency)],
+        columns=["currency", "rate"],
+    )
+    con.execute("CREATE OR REPLACE TABLE stg_fx_rates (currency VARCHAR, rate DOUBLE)")
+    con.register("_rates", rates)
+    con.execute("INSERT INTO stg_fx_rates SELECT currency, rate FROM _rates")
+    con.unregister("_rates")
+
+
+def audit_currencies(con, audits: Sequence[tuple[str, str]], cfg: settings.KpiSettings) -> None:
+    """Raise :class:`CurrencyError` naming the rows whose currency has no rate.
+
+    ``audits`` are (what, query) pairs; each query lists ``row_ref, currency`` of money rows.
+    """
+    for what, query in audits:
+        bad = con.execute(
+            f"SELECT q.* FROM ({query}) q(row_ref, currency) "
+            f"WHERE COALESCE(NULLIF(upper(q.currency), ''), '{cfg.reporting_currency}') "
+            "NOT IN (SELECT currency FROM stg_fx_rates) ORDER BY 1"
+        ).fetchall()
+        if bad:
+            listed = ", ".join(f"{ref} ({ccy})" for ref, ccy in bad[:10])
+            more = f" and {len(bad) - 10} more" if len(bad) > 10 else ""
+            raise CurrencyError(
+                f"{what}: {len(bad)} row(s) in a currency other than the reporting currency "
+                f"{cfg.reporting_currency} without a rate in PMKPI_FX_RATES: {listed}{more}"
+            )
+
+
+def build_staging_asset(source: str, date_columns: Mapping[str, str],
+                        currency_audits: Sequence[tuple[str, str]] = ()):
+    """The ``stg_<source>`` asset: refresh the source's views and validate the run's range.
+
+    ``date_columns`` names each view's local-date column (for per-range row counts);
+    ``currency_audits`` list the source's money rows (see :func:`audit_currencies`).
+    """
+
+    @asset(
+        name=f"stg_{source}",
+        deps=[AssetKey(f"raw_{source}")],
+        partitions_def=DAILY,
+        backfill_policy=SINGLE_RUN,
+        group_name="staging",
+        tags={"layer": "staging", "source": source},
+        kinds={"duckdb"},
+        description=f"Typed staging views over raw_{source}: local dates in PMKPI_TIMEZONE, money in "
+        "the reporting currency. Views: "
+        + ", ".join(date_columns) + ".",
+    )
+    def _staging(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+        start, end = partition_dates(context)
+        cfg = settings.kpi_settings()
+        views = staging_views(source, settings.timezone(), cfg.reporting_currency)
+        with warehouse.transaction() as con:
+            write_fx_rates(con, cfg)
+            audit_currencies(con, currency_audits, cfg)
+            landed = pd.DataFrame({"date": days(start, end)})
+            replace_family_rows(con, LANDED_DAYS, source, landed, start, end, key_column="source")
+            counts = {}
+            for name, sql in views.items():
+                con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
+                counts[name] = con.execute(
+                    f"SELECT count(*) FROM {name} WHERE {date_columns[name]} BETWEEN ? AND ?", [start, end]
+                ).fetchone()[0]
+        context.log.info(f"stg_{source} {start}..{end}: {counts}")
+        return MaterializeResult(metadata={
+            "partition_range": f"{start}..{end}",
+            "rows_in_range": MetadataValue.json(counts),
+        })
+
+    return _staging
+

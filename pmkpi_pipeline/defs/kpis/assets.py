@@ -1,0 +1,128 @@
+"""``kpi_<family>``: one asset per KPI family, built from the catalog.
+
+Each reads its staging upstreams through a :class:`TimeWindowPartitionMapping` reaching back
+as far as the family's longest trailing window, computes every day of the run's range in one
+set-based pass (``formulas/<family>.py``) and replaces the family's rows of that range in
+``kpi_values`` (queried through the ``kpis`` view).
+"""
+
+import json
+import math
+
+import pandas as pd
+from dagster import (
+    AssetExecutionContext, AssetIn, AssetKey, MaterializeResult, MetadataValue, Nothing,
+    TimeWindowPartitionMapping, asset,
+)
+
+from ...lib import settings
+from ..common.partitions import DAILY, SINGLE_RUN, partition_dates
+from ...lib.kpi_tables import KPI_ROWS, LANDED_DAYS, replace_family_rows
+from ...lib.warehouse import WarehouseResource, ensure_table
+from .catalog import BY_ID, FAMILIES, FAMILY_UPSTREAMS, family_lookback_days
+from .formulas import FAMILY_FUNCTIONS
+
+
+NUMBERS = ["value", "numerator", "denominator"]
+
+
+def _number(value) -> float | None:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
+
+
+def latest_metadata(rows: pd.DataFrame) -> dict:
+    """Materialisation metadata: each KPI's value on the last day of the range (plotted by the UI)."""
+    if rows.empty:
+        return {}
+    last = rows[rows["date"] == rows["date"].max()]
+    metadata: dict = {}
+    for row in last.itertuples():
+        if row.dimension is not None and not pd.isna(row.dimension):
+            continue
+        value = _number(row.value)
+        metadata[row.kpi] = MetadataValue.float(value) if value is not None else MetadataValue.text(
+            f"NULL: {row.null_reason}")
+        if isinstance(row.details, str) and row.details:
+            metadata[f"{row.kpi}_details"] = MetadataValue.json(json.loads(row.details))
+    return metadata
+
+
+def null_unlanded_windows(rows: pd.DataFrame, cfg: settings.KpiSettings, con) -> pd.DataFrame:
+    """NULL every KPI value whose window covers a day that one of its sources has not landed.
+
+    A window over days that were never landed (before ``PMKPI_START_DATE``, or partitions not yet
+    backfilled) would be wrong rather than merely early, so it is NULL with the reason instead.
+    """
+    rows = rows.copy()
+    dates = pd.to_datetime(rows["date"])
+    window = rows["kpi"].map(lambda k: BY_ID[k].window_days(cfg))
+    ensure_table(con, LANDED_DAYS)
+    landed = con.execute("SELECT source, date FROM landed_days").df()
+    for source in sorted({s for k in rows["kpi"].unique() for s in BY_ID[k].sources}):
+        uses = rows["kpi"].map(lambda k, s=source: s in BY_ID[k].sources)
+        days_landed = pd.DatetimeIndex(pd.to_datetime(landed.loc[landed["source"] == source, "date"])).sort_values()
+        # landed days inside [D - window + 1, D], by binary search over the sorted landed days
+        upto = days_landed.searchsorted(dates.values, side="right")
+        before = days_landed.searchsorted((dates - pd.to_timedelta(window - 1, unit="D")).values, side="left")
+        missing = window.to_numpy() - (upto - before)
+        short = uses.to_numpy() & (missing > 0)
+        rows.loc[short, ["value", "numerator", "denominator"]] = None
+        rows.loc[short, "null_reason"] = [
+            f"window not fully landed: {source} lacks {m} of {w} day(s)"
+            for m, w in zip(missing[short], window.to_numpy()[short])]
+    return rows
+
+
+def build_family_asset(family: str):
+    """The ``kpi_<family>`` asset for one catalog family."""
+    cfg = settings.kpi_settings()
+    kpis = FAMILIES[family]
+    lookback = family_lookback_days(family, cfg)
+    mapping = TimeWindowPartitionMapping(start_offset=-lookback, end_offset=0,
+                                         allow_nonexistent_upstream_partitions=True)
+    upstreams = FAMILY_UPSTREAMS[family]
+    ins = {name: AssetIn(key=AssetKey(name), partition_mapping=mapping, dagster_type=Nothing)
+           for name in upstreams}
+    description = f"KPI family **{family}**: " + "; ".join(k.id for k in kpis) + ".\n\n" + "\n\n".join(
+        f"- {k.describe(cfg)}" for k in kpis)
+
+    @asset(
+        name=f"kpi_{family}",
+        ins=ins,
+        partitions_def=DAILY,
+        backfill_policy=SINGLE_RUN,
+        group_name="kpis",
+        tags={"layer": "kpi", "kpi_family": family},
+        kinds={"duckdb"},
+        description=description,
+        metadata={"kpis": MetadataValue.json([k.id for k in kpis]),
+                  "formulas": MetadataValue.md("\n".join(f"- `{k.id}`: {k.formula}" for k in kpis))},
+    )
+    def _family(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+        start, end = partition_dates(context)
+        reads = context.asset_partitions_time_window_for_input(upstreams[0])
+        with warehouse.transaction() as con:
+            rows = null_unlanded_windows(FAMILY_FUNCTIONS[family](con, start, end, cfg), cfg, con)
+            # Parallel float sums differ in the last bits from run to run; 12 significant digits
+            # keep every meaningful one and make a range run and a one-day run write equal rows.
+            rows[NUMBERS] = rows[NUMBERS].astype(float).map(
+                lambda v: v if pd.isna(v) else float(f"{v:.12g}"))
+            written = replace_family_rows(con, KPI_ROWS, family, rows, start, end)
+        nulls = int(rows["value"].isna().sum())
+        context.log.info(
+            f"kpi_{family} {start}..{end}: {written} rows ({nulls} NULL) from upstream partitions "
+            f"{reads.start.date()}..{end}"
+        )
+        return MaterializeResult(metadata={
+            "partition_range": f"{start}..{end}",
+            "rows": written,
+            "null_values": nulls,
+            # The floats the UI plots are the values of the range's last day (a daily run: its day).
+            "values_as_of": str(end),
+            **latest_metadata(rows),
+        })
+
+    return _family
+
+
+KPI_ASSETS = [build_family_asset(family) for family in FAMILIES]

@@ -1,0 +1,155 @@
+"""Checks on every KPI partition, built from the catalog: bounds, anomaly and target per KPI.
+
+One ``@multi_asset_check`` per family evaluates every day of the run's range: bounds (ERROR:
+a rate outside 0–100, NPS outside −100..100, a negative money value, a non-finite number),
+anomaly against the KPI's own history (WARN, via :mod:`pmkpi_pipeline.anomaly`) and the
+team's target (WARN when off track). In a range run Dagster records one evaluation per check,
+so the flagged days are listed in its metadata; every per-day verdict is also written to the
+warehouse table ``kpi_check_results`` for ``pmkpi report`` and BI tools.
+"""
+
+import json
+import math
+from datetime import timedelta
+
+import pandas as pd
+from dagster import (
+    AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetKey,
+    MetadataValue, multi_asset_check,
+)
+
+from ...lib import settings
+from ...lib.anomaly import AnomalyParams, assess_series
+from ..common.partitions import DAILY, partition_dates
+from ...lib.kpi_tables import CHECK_ROWS, replace_family_rows
+from ...lib.warehouse import WarehouseResource
+from .catalog import FAMILIES, Kpi
+from .targets import Target, load_targets
+
+MAX_LISTED_DAYS = 20
+
+
+def bounds_verdict(kpi: Kpi, value: float | None) -> tuple[bool, str]:
+    """Whether a (non-NULL) value is finite and inside the KPI's bounds, and why not."""
+    if value is None:
+        return True, "NULL value (not computable); nothing to bound"
+    if not math.isfinite(value):
+        return False, f"non-finite value {value}"
+    low, high = kpi.bounds
+    if low is not None and value < low:
+        return False, f"{value:.4g} is below the lower bound {low:g}"
+    if high is not None and value > high:
+        return False, f"{value:.4g} is above the upper bound {high:g}"
+    return True, "within bounds"
+
+
+def anomaly_params(kpi: Kpi) -> AnomalyParams:
+    """Detector defaults and the KPI's ratio shape, then ``PMKPI_ANOMALY_*``, then the catalog's overrides."""
+    return AnomalyParams().replace(**{**kpi.anomaly_shape(), **settings.anomaly_overrides(),
+                                      **kpi.anomaly_overrides})
+
+
+def _value(v) -> float | None:
+    return None if v is None or pd.isna(v) else float(v)
+
+
+def evaluate_kpi(kpi: Kpi, series: pd.DataFrame, start, end, target: Target | None) -> list[dict]:
+    """Per-day verdicts (bounds, anomaly, target) of one KPI's headline series for start..end."""
+    verdicts = []
+    in_range = series[(series["date"] >= start) & (series["date"] <= end)]
+    for row in in_range.itertuples():
+        passed, why = bounds_verdict(kpi, _value(row.value))
+        verdicts.append({"date": row.date, "kpi": kpi.id, "check_name": f"{kpi.id}_bounds", "passed": passed,
+                         "severity": "ERROR", "description": why,
+                         "metadata": json.dumps({"value": _value(row.value), "bounds": list(kpi.bounds)})})
+        value = _value(row.value)
+        if target is None:
+            t_pass, t_why, t_meta = True, "no target set", {}
+        elif value is None:
+            t_pass, t_why, t_meta = True, "NULL value: target not assessed", {"target": target.value}
+        else:
+            t_pass = target.on_track(value)
+            t_why = f"{'on' if t_pass else 'off'} track: {value:.4g} vs target {target.value:g}"
+            t_meta = {"value": value, "target": target.value,
+                      "direction": "up" if target.higher_is_better else "down"}
+        verdicts.append({"date": row.date, "kpi": kpi.id, "check_name": f"{kpi.id}_target", "passed": t_pass,
+                         "severity": "WARN", "description": t_why, "metadata": json.dumps(t_meta)})
+    for verdict in assess_series(series[["date", "value", "numerator", "denominator"]], anomaly_params(kpi),
+                                 evaluate_from=start):
+        if verdict.date > end:
+            continue
+        verdicts.append({"date": verdict.date, "kpi": kpi.id, "check_name": f"{kpi.id}_anomaly",
+                         "passed": verdict.status != "anomaly", "severity": "WARN",
+                         "description": verdict.rule, "metadata": json.dumps(verdict.metadata())})
+    return verdicts
+
+
+def summarise(check_name: str, verdicts: list[dict]) -> tuple[bool, dict, str]:
+    """Dagster result for one check over a range: passed, metadata, description."""
+    failed = [v for v in verdicts if not v["passed"]]
+    metadata: dict = {"days_evaluated": len(verdicts), "days_flagged": len(failed),
+                      "flagged_days": MetadataValue.json([str(v["date"]) for v in failed[:MAX_LISTED_DAYS]])}
+    if len(verdicts) == 1 or failed:
+        focus = failed[0] if failed else verdicts[0]
+        detail = json.loads(focus["metadata"])
+        metadata["verdict"] = MetadataValue.json({"date": str(focus["date"]), **detail})
+        if len(verdicts) == 1:  # a daily run: numbers the UI plots over the check's history
+            metadata.update({key: MetadataValue.float(float(detail[key])) for key in ("value", "expected", "score")
+                             if isinstance(detail.get(key), (int, float))})
+    description = (failed[0]["description"] if failed else (verdicts[0]["description"] if verdicts else
+                   "no rows in range"))
+    if len(failed) > 1:
+        description = f"{len(failed)} days flagged; first {failed[0]['date']}: {description}"
+    return not failed, metadata, f"{check_name}: {description}"
+
+
+def build_family_checks(family: str):
+    """The ``@multi_asset_check`` holding every check of one KPI family."""
+    asset_key = AssetKey(f"kpi_{family}")
+    kpis = FAMILIES[family]
+    specs = []
+    for kpi in kpis:
+        specs += [
+            AssetCheckSpec(f"{kpi.id}_bounds", asset=asset_key, partitions_def=DAILY,
+                           description=f"{kpi.id} is finite and within {kpi.bounds} (ERROR)."),
+            AssetCheckSpec(f"{kpi.id}_anomaly", asset=asset_key, partitions_def=DAILY,
+                           description=f"{kpi.id} against its own history (WARN): seasonal, robust detector."),
+            AssetCheckSpec(f"{kpi.id}_target", asset=asset_key, partitions_def=DAILY,
+                           description=f"{kpi.id} against the team's target in PMKPI_TARGETS_FILE (WARN)."),
+        ]
+
+    @multi_asset_check(name=f"kpi_{family}_checks", specs=specs)
+    def _checks(context: AssetCheckExecutionContext, warehouse: WarehouseResource):
+        start, end = partition_dates(context)
+        cfg = settings.kpi_settings()
+        targets = load_targets(cfg.targets_file)
+        history_start = start - timedelta(days=max(anomaly_params(k).history_days for k in kpis))
+        with warehouse.connect() as con:
+            rows = con.execute(
+                "SELECT date, kpi, value, numerator, denominator FROM kpi_values "
+                "WHERE family = ? AND dimension IS NULL AND date BETWEEN ? AND ? ORDER BY date",
+                [family, history_start, end]).df()
+        rows["date"] = pd.to_datetime(rows["date"]).dt.date
+        all_verdicts: list[dict] = []
+        results = []
+        for kpi in kpis:
+            verdicts = evaluate_kpi(kpi, rows[rows["kpi"] == kpi.id], start, end, targets.get(kpi.id))
+            all_verdicts += verdicts
+            for suffix, severity in (("bounds", AssetCheckSeverity.ERROR), ("anomaly", AssetCheckSeverity.WARN),
+                                     ("target", AssetCheckSeverity.WARN)):
+                name = f"{kpi.id}_{suffix}"
+                passed, metadata, description = summarise(name, [v for v in all_verdicts
+                                                                 if v["check_name"] == name])
+                results.append(AssetCheckResult(asset_key=asset_key, check_name=name, passed=passed,
+                                                severity=severity, metadata=metadata, description=description))
+        with warehouse.transaction() as con:
+            replace_family_rows(con, CHECK_ROWS, family, pd.DataFrame(all_verdicts, columns=[
+                c for c in CHECK_ROWS.columns if c != "family"]), start, end)
+        flagged = [r.check_name for r in results if not r.passed]
+        context.log.info(f"kpi_{family}_checks {start}..{end}: {len(results)} checks, failing: {flagged or 'none'}")
+        yield from results
+
+    return _checks
+
+
+KPI_CHECKS = [build_family_checks(family) for family in FAMILIES]

@@ -1,1 +1,0 @@
-"""Staging: typed views over the raw tables, validated per partition range."""

@@ -1,0 +1,164 @@
+"""The DuckDB warehouse: its connection, table definitions and atomic partition replacement.
+
+Every write goes through :meth:`WarehouseResource.transaction`: a range of partitions of one
+or more tables is deleted and re-inserted inside one DuckDB transaction, so a re-run never
+duplicates rows and a failed or killed run leaves the previous rows in place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+from dagster import ConfigurableResource
+
+
+class SchemaDriftError(RuntimeError):
+    """A landed frame or an existing table does not have the columns its schema declares."""
+
+
+@dataclass(frozen=True)
+class WarehouseTable:
+    """A warehouse table (not Dagster's ``TableSchema``): its columns (name → DuckDB type) and the column that holds its partition date.
+
+    ``partition_column=None`` marks a state table that is replaced whole on every write.
+    """
+
+    name: str
+    columns: Mapping[str, str]
+    partition_column: str | None = "date"
+
+    def ddl(self) -> str:
+        cols = ", ".join(f'"{name}" {kind}' for name, kind in self.columns.items())
+        return f'CREATE TABLE IF NOT EXISTS "{self.name}" ({cols})'
+
+    def conform(self, frame: pd.DataFrame, source: str) -> pd.DataFrame:
+        """Return ``frame`` with exactly this schema's columns, in order; name any missing column."""
+        missing = [c for c in self.columns if c not in frame.columns]
+        if missing:
+            raise SchemaDriftError(
+                f"{source}: rows for table {self.name} lack column(s) {', '.join(missing)}"
+            )
+        return frame[list(self.columns)]
+
+
+class WarehouseResource(ConfigurableResource):
+    """The DuckDB file every asset reads and writes (``PMKPI_WAREHOUSE``)."""
+
+    path: str
+    memory_limit: str = "512MB"
+    """DuckDB's buffer limit (it spills to disk beyond it), so a two-year backfill stays within ~1 GiB."""
+
+    @contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection to the warehouse file, closed on exit."""
+        if not read_only:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(self.path, read_only=read_only, config={"memory_limit": self.memory_limit})
+        try:
+            yield con
+        finally:
+            con.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection inside one transaction: committed on success, rolled back on any error."""
+        with self.connect() as con:
+            con.begin()
+            try:
+                yield con
+            except BaseException:
+                con.rollback()
+                raise
+            con.commit()
+
+
+def ensure_table(con: duckdb.DuckDBPyConnection, schema: WarehouseTable) -> None:
+    """Create ``schema``'s table if absent; fail with the differing columns if it has drifted."""
+    con.execute(schema.ddl())
+    existing = [row[0] for row in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+        "ORDER BY ordinal_position", [schema.name]).fetchall()]
+    if existing != list(schema.columns):
+        raise SchemaDriftError(
+            f"warehouse table {schema.name} has columns {existing}, expected {list(schema.columns)}; "
+            f"drop it (DROP TABLE {schema.name}) and re-run the backfill to rebuild it"
+        )
+
+
+def replace_rows(
+    con: duckdb.DuckDBPyConnection,
+    schema: WarehouseTable,
+    frame: pd.DataFrame,
+    start: date | None = None,
+    end: date | None = None,
+    source: str = "",
+) -> int:
+    """Replace the rows of partitions ``start..end`` (inclusive) of a table with ``frame``.
+
+    State tables (no partition column) are replaced whole. Runs on the caller's connection so
+    several tables can be replaced inside one transaction. A row dated outside ``start..end``
+    is refused (it would survive the next re-run's delete and be duplicated). Returns the
+    number of rows inserted.
+    """
+    ensure_table(con, schema)
+    rows = schema.conform(frame, source or schema.name)
+    if schema.partition_column is None:
+        con.execute(f'DELETE FROM "{schema.name}"')
+    else:
+        _refuse_rows_outside(rows, schema, start, end, source or schema.name)
+        con.execute(
+            f'DELETE FROM "{schema.name}" WHERE "{schema.partition_column}" BETWEEN ? AND ?',
+            [start, end],
+        )
+    return append_rows(con, schema, rows)
+
+
+def _refuse_rows_outside(rows: pd.DataFrame, schema: WarehouseTable, start, end, source: str) -> None:
+    if start is None or end is None:
+        raise ValueError(f"{source}: replacing partitions of {schema.name} needs start and end")
+    if not len(rows):
+        return
+    days = pd.to_datetime(rows[schema.partition_column], errors="coerce")
+    outside = days.isna() | (days < pd.Timestamp(start)) | (days > pd.Timestamp(end))
+    if outside.any():
+        raise SchemaDriftError(
+            f"{source}: {int(outside.sum())} row(s) for table {schema.name} have "
+            f"{schema.partition_column} {rows[schema.partition_column][outside].iloc[0]!r}, outside "
+            f"the partitions {start}..{end} being replaced"
+        )
+
+
+def append_rows(con: duckdb.DuckDBPyConnection, schema: WarehouseTable, frame: pd.DataFrame) -> int:
+    """Append ``frame`` to an existing table, cast to its schema; returns the row count."""
+    rows = schema.conform(frame, schema.name)
+    if len(rows):
+        cols = ", ".join(f'"{c}"' for c in schema.columns)
+        casts = ", ".join(f'CAST("{c}" AS {t})' for c, t in schema.columns.items())
+        with registered(con, "_incoming", rows):
+            con.execute(f'INSERT INTO "{schema.name}" ({cols}) SELECT {casts} FROM _incoming')
+    return len(rows)
+
+
+@contextmanager
+def registered(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) -> Iterator[None]:
+    """``frame`` visible to SQL as ``name`` for the block.
+
+    When the block fails, the transaction may be aborted and even unregistering would raise,
+    hiding the real error: the registration is then left to the rollback / closing connection.
+    """
+    con.register(name, frame)
+    try:
+        yield
+    except BaseException:
+        try:
+            con.unregister(name)
+        except duckdb.Error:
+            pass
+        raise
+    con.unregister(name)
