@@ -1,20 +1,34 @@
-# The two commands of the README. Each sets up what it needs on a fresh clone.
+# The README's commands. Each sets up what it needs on a fresh clone, from the lock file.
 PY ?= python3
 VENV := .venv
+BIN := $(VENV)/bin
 COMPOSE := docker compose -f docker/docker-compose.yml
 
-$(VENV)/.installed: pyproject.toml
+# Pinned versions of every dependency (requirements.lock, made by `make lock`), then the project itself.
+$(VENV)/.installed: pyproject.toml requirements.lock
 	$(PY) -m venv $(VENV)
-	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.lock
+	$(BIN)/pip install -q --no-deps -e .
 	touch $@
 
-.PHONY: demo test docker-up docker-down docker-logs
+.PHONY: demo test lint lock docker-up docker-down docker-logs
 demo: $(VENV)/.installed  ## generate the sandbox company, backfill it, print the KPI table
-	$(VENV)/bin/pmkpi demo
+	$(BIN)/pmkpi demo
 
-test: $(VENV)/.installed  ## the whole test suite
-	$(VENV)/bin/python -m pytest
+test: lint  ## the whole test suite, after the static checks
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.installed  ## ruff, the import contracts, and the code location loading with dg and dagster
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	$(BIN)/dg check defs
+	$(BIN)/dagster definitions validate
+
+lock: $(VENV)/.installed  ## re-pin requirements.lock from pyproject.toml (Python 3.11, Linux x86_64)
+	$(BIN)/pip install -q uv
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra postgres --extra lint --python-version 3.11 \
+	  --python-platform x86_64-unknown-linux-gnu --custom-compile-command "make lock" -o requirements.lock
 
 # The docker/ deployment (docker/README.md); needs Docker with the compose plugin and docker/.env.
 docker-up:  ## build the image and start postgres, user_code, webserver and daemon

@@ -28,12 +28,12 @@ def _instance(ephemeral_by_default: bool = False):
     """The Dagster instance of ``DAGSTER_HOME``; when unset, an in-memory one or one in the data dir."""
     from dagster import DagsterInstance
 
-    from .lib import settings
+    from .lib.settings import load_settings
 
     if not os.environ.get("DAGSTER_HOME") and ephemeral_by_default:
         return DagsterInstance.ephemeral()
     if not os.environ.get("DAGSTER_HOME"):
-        home = settings.data_dir() / "dagster_home"
+        home = load_settings().data_dir / "dagster_home"
         home.mkdir(parents=True, exist_ok=True)
         os.environ["DAGSTER_HOME"] = str(home)
     return DagsterInstance.get()
@@ -68,11 +68,12 @@ def _fmt(value) -> str:
 
 def report_rows(day: date) -> tuple[list[dict], list[dict]]:
     """The ``kpis`` rows (with target and null reason) and the failed checks of one day."""
-    from .lib import settings
     from .defs.kpis.targets import load_targets
+    from .lib.settings import load_settings
     from .lib.warehouse import WarehouseResource
 
-    targets = load_targets(settings.kpi_settings().targets_file)
+    settings = load_settings()
+    targets = load_targets(settings.targets_file)
     warehouse = WarehouseResource(path=str(settings.warehouse_path()))
     if not settings.warehouse_path().exists():
         raise SystemExit(f"no warehouse at {settings.warehouse_path()} (PMKPI_WAREHOUSE): run a backfill first")
@@ -135,10 +136,10 @@ def cmd_demo(args) -> int:
     _say(f"[4/4] done in {time.monotonic() - began:.1f}s; API calls: {json.dumps(calls, sort_keys=True)}")
     rows, failed = report_rows(DEMO_END)
     print_report(DEMO_END, rows, failed)
-    from .lib import settings
+    from .lib.settings import load_settings
 
     recorded = os.environ.get("DAGSTER_HOME") or "in memory (set DAGSTER_HOME to keep the run for the UI)"
-    _say(f"\nWarehouse: {settings.warehouse_path()}  ·  Dagster instance: {recorded}")
+    _say(f"\nWarehouse: {load_settings().warehouse_path()}  ·  Dagster instance: {recorded}")
     return 0
 
 
@@ -226,9 +227,9 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.command != "demo":  # the demo exports its own settings
-            from .lib import settings
+            from .lib.settings import load_settings
 
-            settings.validate()
+            load_settings()
         return args.func(args)
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)

@@ -109,8 +109,12 @@ def test_secrets_come_from_the_environment_never_from_the_files(compose):
 
 
 def _variables_the_code_reads() -> set[str]:
-    """Every ``PMKPI_*`` name the pipeline reads: its quoted literals (the sandbox only exports them)."""
-    names = set()
+    """Every ``PMKPI_*`` name the pipeline reads: the settings model's fields and any quoted literal
+    (the sandbox only exports them)."""
+    from pmkpi_pipeline.lib.settings import Settings
+
+    prefix = Settings.model_config["env_prefix"]
+    names = {prefix + name.upper() for name, info in Settings.model_fields.items() if info.validation_alias is None}
     for path in (REPO / "pmkpi_pipeline").rglob("*.py"):
         if "sandbox" not in path.relative_to(REPO).parts:
             names |= set(re.findall(r"[\"'](PMKPI_[A-Z0-9_]+)[\"']", path.read_text()))

@@ -342,12 +342,11 @@ def test_bad_owners_and_tags_are_errors_naming_the_variable(code_location, monke
 
 @pytest.mark.parametrize("value", ["hooks.slack.com/services/T0/B0/secret", "ftp://example.com/x", "https://"])
 def test_bad_webhook_url_is_an_error_naming_the_variable_without_its_secret(monkeypatch, value):
-    from pmkpi_pipeline.lib.operations_config import alert_webhook_url
-    from pmkpi_pipeline.lib.settings import ConfigError
+    from pmkpi_pipeline.lib.settings import ConfigError, load_settings
 
     monkeypatch.setenv("PMKPI_ALERT_WEBHOOK_URL", value)
     with pytest.raises(ConfigError, match="PMKPI_ALERT_WEBHOOK_URL=.* must be an http:// or https:// URL") as error:
-        alert_webhook_url()
+        load_settings()
     assert "secret" not in str(error.value)
 
 

@@ -34,7 +34,8 @@ def _land_billing(code_location, billing_url: str, warehouse_path) -> dict:
     warehouse = WarehouseResource(path=str(warehouse_path))
     [raw_billing] = [a for a in code_location.defs.assets if a.key.to_user_string() == "raw_billing"]
     result = materialize([raw_billing], instance=DagsterInstance.ephemeral(), tags=range_tags(*RANGE),
-                         resources={"billing": BillingDatabase(url=billing_url), "warehouse": warehouse})
+                         resources={"billing": BillingDatabase(url=billing_url), "warehouse": warehouse,
+                                    "settings": code_location.build_resources()["settings"]})
     assert result.success
     with warehouse.connect(read_only=True) as con:
         names = [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables "

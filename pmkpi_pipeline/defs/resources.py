@@ -1,14 +1,14 @@
-"""Every resource and the executor of the code location, built from the configuration contract.
+"""Every resource and the executor of the code location, built from the validated settings.
 
-Secrets that are set reach the resources as ``EnvVar`` (resolved at run time, never shown in run
-config); everything else is the validated value of its ``PMKPI_*`` variable.
+Secrets reach the resources as ``EnvVar`` (resolved at run time, never shown in run config):
+``PMKPI_MAILCHIMP_API_KEY``, ``PMKPI_BILLING_DB_URL`` (when set) and ``GOOGLE_APPLICATION_CREDENTIALS``.
+A missing one fails the run that needs it, naming the variable. Everything else is the validated
+value of its ``PMKPI_*`` variable; ``settings`` carries what asset and check bodies read.
 """
-
-import os
 
 from dagster import Definitions, EnvVar, definitions, in_process_executor
 
-from ..lib import settings
+from ..lib.settings import RunSettings, Settings, load_settings
 from ..lib.warehouse import WarehouseResource
 from .billing.resource import BillingDatabase
 from .ga4.resource import GA4Resource
@@ -16,29 +16,31 @@ from .inputs.resource import InputsFolder
 from .mailchimp.resource import MailchimpResource
 
 
-def _secret(name: str, default: str | None):
-    """``EnvVar(name)`` when the variable is set (resolved at run time, never shown), else the default."""
-    return EnvVar(name) if os.environ.get(name, "").strip() else default
+def _secret(name: str, value: object, default: str | None = None):
+    """``EnvVar(name)`` when the variable is set (``value`` not None; resolved at run time, never shown),
+    else ``default``."""
+    return EnvVar(name) if value is not None else default
 
 
-def build_resources() -> dict:
-    """Every resource, from the configuration contract (validated here)."""
-    settings.validate()  # every PMKPI_* variable, now, with its name in any error
+def build_resources(settings: Settings | None = None) -> dict:
+    """Every resource, from ``settings`` (default: the environment, validated now)."""
+    settings = settings or load_settings()
     return {
+        "settings": RunSettings.from_settings(settings),
         "warehouse": WarehouseResource(path=str(settings.warehouse_path())),
         "ga4": GA4Resource(
-            property_id=settings.ga4_property_id(),
-            endpoint=settings.ga4_endpoint(),
-            credentials_file=_secret("GOOGLE_APPLICATION_CREDENTIALS", None),
-            settling_days=settings.ga4_lookback_days(),
+            property_id=settings.ga4_property_id or EnvVar("PMKPI_GA4_PROPERTY_ID"),
+            endpoint=settings.ga4_endpoint,
+            credentials_file=_secret("GOOGLE_APPLICATION_CREDENTIALS", settings.google_application_credentials),
+            settling_days=settings.ga4_lookback_days,
         ),
         "mailchimp": MailchimpResource(
-            api_key=_secret("PMKPI_MAILCHIMP_API_KEY", settings.DEMO_MAILCHIMP_API_KEY),
-            base_url=settings.mailchimp_base_url(),
-            settling_days=settings.mailchimp_lookback_days(),
+            api_key=EnvVar("PMKPI_MAILCHIMP_API_KEY"),
+            base_url=settings.mailchimp_base_url,
+            settling_days=settings.mailchimp_lookback_days,
         ),
-        "billing": BillingDatabase(url=_secret("PMKPI_BILLING_DB_URL", settings.billing_db_url())),
-        "inputs": InputsFolder(path=str(settings.inputs_dir())),
+        "billing": BillingDatabase(url=_secret("PMKPI_BILLING_DB_URL", settings.billing_db_url, settings.billing_url())),
+        "inputs": InputsFolder(path=str(settings.inputs_path())),
     }
 
 

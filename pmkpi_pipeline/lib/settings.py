@@ -1,22 +1,28 @@
-"""The configuration contract: every ``PMKPI_*`` environment variable, parsed and validated.
+"""The configuration contract: every ``PMKPI_*`` environment variable, in one typed settings model.
 
-The variable names are a public interface (see the README). Each reader returns a typed value or
-raises :class:`ConfigError` naming the variable and what was wrong with it. Values that
-shape the asset graph (start date, timezone, window lengths) are read when the code location
-loads; credentials are read by the resources at run time through ``EnvVar``.
+The variable names are a public interface (see the README). :class:`Settings` (pydantic-settings)
+is the only reader of the environment: :func:`load_settings` reads and validates every variable
+and raises :class:`ConfigError` naming the variable and what is wrong with it. The code location
+calls it once as it loads; asset and check bodies receive what they need through resources
+(:class:`RunSettings` and the source resources), so the launchpad shows what a run used. Only
+what shapes the definitions themselves (partitions, schedules, KPI windows) is read while they
+are built.
 """
 
 from __future__ import annotations
 
-import os
+import re
 import zoneinfo
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
 
-DEFAULT_START_DATE = "2025-01-01"
-DEMO_GA4_PROPERTY_ID = "100000001"
-DEMO_MAILCHIMP_API_KEY = "0123456789abcdef0123456789abcdef-us1"
+from dagster import ConfigurableResource
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
 GA4_SETTLING_DAYS = 3
 """GA4 numbers settle for about 72 hours: the daily schedule re-pulls this many days before
 yesterday, and a re-pull that changes a number older than this is recorded as a settled change."""
@@ -24,145 +30,23 @@ MAILCHIMP_SETTLING_DAYS = 7
 """Campaign reports keep changing for days after a send (late opens and clicks): the daily
 schedule re-pulls this many days before yesterday, and a re-pull that changes a number older
 than this is recorded as a settled change."""
+ALL_GROUPS = "*"
+DEMO_MAILCHIMP_API_KEY = "0123456789abcdef0123456789abcdef-us1"
+
+# Dagster's own rules: an owner is an e-mail address or "team:<name>"; a tag value is at most 63
+# characters of [A-Za-z0-9_.-]; a tag key is an optional "prefix/" and a name of the same characters.
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,7}")
+_TAG_KEY = re.compile(r"^([A-Za-z0-9_.-]{1,63}/)?[A-Za-z0-9_.-]{1,63}$")
+_TAG_VALUE = re.compile(r"^[A-Za-z0-9_.-]{0,63}$")
+
+CommaList = Annotated[tuple[str, ...], NoDecode]
+"""A comma-separated list in the environment (``/blog/, /resources/``)."""
+CommaMapping = Annotated[dict[str, Any], NoDecode]
+"""``KEY=VALUE`` pairs separated by commas in the environment."""
 
 
 class ConfigError(ValueError):
     """A ``PMKPI_*`` setting is missing or malformed; the message names the variable."""
-
-
-def _raw(name: str) -> str | None:
-    value = os.environ.get(name)
-    return value.strip() if value is not None and value.strip() != "" else None
-
-
-def data_dir() -> Path:
-    """``PMKPI_DATA_DIR``: where the embedded warehouse and demo data live."""
-    return Path(_raw("PMKPI_DATA_DIR") or "./.pmkpi").expanduser().resolve()
-
-
-def warehouse_path() -> Path:
-    """``PMKPI_WAREHOUSE``: the DuckDB file of the warehouse."""
-    value = _raw("PMKPI_WAREHOUSE")
-    return Path(value).expanduser().resolve() if value else data_dir() / "warehouse.duckdb"
-
-
-def billing_db_url() -> str:
-    """``PMKPI_BILLING_DB_URL``: SQLAlchemy URL of the billing database."""
-    value = _raw("PMKPI_BILLING_DB_URL")
-    if value is None:
-        return f"sqlite:///{data_dir() / 'billing.sqlite'}"
-    if "://" not in value:
-        raise ConfigError(
-            "PMKPI_BILLING_DB_URL is not a SQLAlchemy URL (expected e.g. "
-            "'postgresql+psycopg2://user:***@host/db' or 'sqlite:///path/billing.sqlite')"
-        )
-    return value
-
-
-def inputs_dir() -> Path:
-    """``PMKPI_INPUTS_DIR``: the folder holding the marketing-input CSVs."""
-    value = _raw("PMKPI_INPUTS_DIR")
-    return Path(value).expanduser().resolve() if value else data_dir() / "inputs"
-
-
-def start_date() -> date:
-    """``PMKPI_START_DATE``: the first daily partition."""
-    value = _raw("PMKPI_START_DATE") or DEFAULT_START_DATE
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ConfigError(f"PMKPI_START_DATE={value!r} is not a date in YYYY-MM-DD form") from None
-
-
-def timezone() -> str:
-    """``PMKPI_TIMEZONE``: the IANA timezone days are bucketed in (match the GA4 property)."""
-    value = _raw("PMKPI_TIMEZONE") or "UTC"
-    try:
-        zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(
-            f"PMKPI_TIMEZONE={value!r} is not an IANA timezone (e.g. 'UTC', 'Europe/Berlin')"
-        ) from None
-    return value
-
-
-def ga4_property_id() -> str:
-    """``PMKPI_GA4_PROPERTY_ID``: the numeric GA4 property id."""
-    value = _raw("PMKPI_GA4_PROPERTY_ID") or DEMO_GA4_PROPERTY_ID
-    if not value.isdigit():
-        raise ConfigError(f"PMKPI_GA4_PROPERTY_ID={value!r} is not a numeric GA4 property id")
-    return value
-
-
-def _url_override(name: str, example: str, schemes: tuple[str, ...] = ("http://", "https://")) -> str | None:
-    value = _raw(name)
-    if value is not None and not value.startswith(schemes):
-        allowed = " or ".join(schemes)
-        raise ConfigError(f"{name}={value!r} must be a {allowed} URL, e.g. {example}")
-    return value.rstrip("/") if value else None
-
-
-def ga4_endpoint() -> str | None:
-    """``PMKPI_GA4_ENDPOINT``: override of the Data API endpoint (``None`` means Google's).
-
-    ``http(s)://host:port`` speaks REST/JSON; ``grpc://host:port`` speaks gRPC in plaintext (loopback
-    only, e.g. the sandbox), which decodes large reports ~30× faster.
-    """
-    return _url_override("PMKPI_GA4_ENDPOINT", "http://127.0.0.1:8701", ("http://", "https://", "grpc://"))
-
-
-def mailchimp_base_url() -> str | None:
-    """``PMKPI_MAILCHIMP_BASE_URL``: override of the Mailchimp API base (``None`` means Mailchimp's)."""
-    return _url_override("PMKPI_MAILCHIMP_BASE_URL", "http://127.0.0.1:8702/3.0")
-
-
-def _positive_int(name: str, default: int) -> int:
-    value = _raw(name)
-    if value is None:
-        return default
-    if not value.isdigit() or int(value) < 1:
-        raise ConfigError(f"{name}={value!r} must be a positive whole number")
-    return int(value)
-
-
-def _csv_list(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
-    value = _raw(name)
-    if value is None:
-        return default
-    items = tuple(item.strip() for item in value.split(",") if item.strip())
-    if not items:
-        raise ConfigError(f"{name}={value!r} must be a comma-separated list with at least one item")
-    return items
-
-
-def _fx_rates() -> dict[str, float]:
-    value = _raw("PMKPI_FX_RATES")
-    rates: dict[str, float] = {}
-    if value is None:
-        return rates
-    for item in value.split(","):
-        code, sep, rate = item.partition("=")
-        try:
-            parsed = float(rate)
-        except ValueError:
-            parsed = -1.0
-        if not sep or len(code.strip()) != 3 or parsed <= 0:
-            raise ConfigError(
-                f"PMKPI_FX_RATES has a malformed entry {item.strip()!r}; expected CODE=RATE "
-                "pairs such as 'EUR=1.08,GBP=1.27' (units of reporting currency per unit)"
-            )
-        rates[code.strip().upper()] = parsed
-    return rates
-
-
-def _float(name: str, default: float) -> float:
-    value = _raw(name)
-    if value is None:
-        return default
-    try:
-        return float(value)
-    except ValueError:
-        raise ConfigError(f"{name}={value!r} is not a number") from None
 
 
 @dataclass(frozen=True)
@@ -181,68 +65,361 @@ class KpiSettings:
     targets_file: Path | None = None
 
 
-def kpi_settings() -> KpiSettings:
-    """Read the KPI parameters (``PMKPI_WINDOW_DAYS`` and friends)."""
-    margin = _float("PMKPI_GROSS_MARGIN", 1.0)
-    if not 0 < margin <= 1:
-        raise ConfigError(f"PMKPI_GROSS_MARGIN={margin!r} must be in (0, 1]")
-    currency = (_raw("PMKPI_REPORTING_CURRENCY") or "USD").upper()
-    if len(currency) != 3 or not currency.isalpha():
-        raise ConfigError(f"PMKPI_REPORTING_CURRENCY={currency!r} is not a 3-letter currency code")
-    targets = _raw("PMKPI_TARGETS_FILE")
-    return KpiSettings(
-        window_days=_positive_int("PMKPI_WINDOW_DAYS", 30),
-        email_window_days=_positive_int("PMKPI_EMAIL_WINDOW_DAYS", 7),
-        content_path_prefixes=_csv_list("PMKPI_CONTENT_PATH_PREFIXES", ("/blog/", "/resources/")),
-        onboarding_path_prefixes=_csv_list(
-            "PMKPI_ONBOARDING_PATH_PREFIXES", ("/onboarding", "/docs/getting-started")
-        ),
-        conversion_events=_csv_list("PMKPI_CONVERSION_EVENTS", ("sign_up",)),
-        gross_margin=margin,
-        tracked_features=_csv_list("PMKPI_TRACKED_FEATURES", ()) if _raw("PMKPI_TRACKED_FEATURES") else (),
-        reporting_currency=currency,
-        fx_rates=_fx_rates(),
-        targets_file=Path(targets).expanduser().resolve() if targets else None,
-    )
+def mask_url(url: str) -> str:
+    """The URL with its path and query hidden: webhook URLs carry their secret in the path."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}/***" if parts.netloc else "***"
 
 
-def anomaly_overrides() -> dict[str, object]:
-    """Global anomaly-detector settings from ``PMKPI_ANOMALY_*`` (only those that are set).
+def is_valid_owner(owner: str) -> bool:
+    """Whether ``owner`` is an owner Dagster accepts: an e-mail address or ``team:<name>``."""
+    return bool(_EMAIL.fullmatch(owner)) or (owner.startswith("team:") and len(owner) > 5)
 
-    ``PMKPI_ANOMALY_HISTORY_DAYS``, ``PMKPI_ANOMALY_MIN_HISTORY`` (positive integers),
-    ``PMKPI_ANOMALY_SENSITIVITY`` (a positive number) and ``PMKPI_ANOMALY_SEASONALITY``
-    (``weekly`` or ``none``). Per-KPI overrides in the catalog apply on top.
+
+def _positive(name: str, value: Any) -> int:
+    text = str(value).strip()
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"{name}={text!r} must be a positive whole number")
+    return int(text)
+
+
+def _number(name: str, value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}={value!r} is not a number") from None
+
+
+def _url_override(name: str, value: str | None, example: str,
+                  schemes: tuple[str, ...] = ("http://", "https://")) -> str | None:
+    if value is None:
+        return None
+    if not value.startswith(schemes):
+        raise ValueError(f"{name}={value!r} must be a {' or '.join(schemes)} URL, e.g. {example}")
+    return value.rstrip("/")
+
+
+def _comma_list(name: str, value: Any) -> tuple[str, ...]:
+    if isinstance(value, (tuple, list)):
+        return tuple(value)
+    items = tuple(item.strip() for item in str(value).split(",") if item.strip())
+    if not items:
+        raise ValueError(f"{name}={value!r} must be a comma-separated list with at least one item")
+    return items
+
+
+class Settings(BaseSettings):
+    """Every ``PMKPI_*`` variable (field ``x`` is ``PMKPI_X``), with the contract's defaults.
+
+    Secrets (``PMKPI_MAILCHIMP_API_KEY``, ``PMKPI_BILLING_DB_URL``, ``GOOGLE_APPLICATION_CREDENTIALS``)
+    are validated here, but resources receive them as ``EnvVar`` (resolved at run time), so their
+    values never appear in run config. Blank variables count as unset.
     """
-    overrides: dict[str, object] = {}
-    for name, key in (("PMKPI_ANOMALY_HISTORY_DAYS", "history_days"), ("PMKPI_ANOMALY_MIN_HISTORY", "min_history")):
-        if _raw(name) is not None:
-            overrides[key] = _positive_int(name, 0)
-    if _raw("PMKPI_ANOMALY_SENSITIVITY") is not None:
-        sensitivity = _float("PMKPI_ANOMALY_SENSITIVITY", 0.0)
+
+    model_config = SettingsConfigDict(env_prefix="PMKPI_", env_ignore_empty=True, extra="ignore",
+                                      str_strip_whitespace=True, frozen=True)
+
+    data_dir: Path = Path("./.pmkpi")
+    warehouse: Path | None = None
+    billing_db_url: str | None = Field(default=None, repr=False)  # may hold a password
+    inputs_dir: Path | None = None
+    start_date: date = date(2025, 1, 1)
+    timezone: str = "UTC"
+    ga4_property_id: str | None = None
+    ga4_endpoint: str | None = None
+    mailchimp_base_url: str | None = None
+    mailchimp_api_key: SecretStr | None = None
+    google_application_credentials: str | None = Field(
+        default=None, validation_alias=AliasChoices("GOOGLE_APPLICATION_CREDENTIALS"))
+    ga4_lookback_days: int = GA4_SETTLING_DAYS
+    mailchimp_lookback_days: int = MAILCHIMP_SETTLING_DAYS
+    window_days: int = 30
+    email_window_days: int = 7
+    content_path_prefixes: CommaList = ("/blog/", "/resources/")
+    onboarding_path_prefixes: CommaList = ("/onboarding", "/docs/getting-started")
+    conversion_events: CommaList = ("sign_up",)
+    tracked_features: CommaList = ()
+    gross_margin: float = 1.0
+    reporting_currency: str = "USD"
+    fx_rates: CommaMapping = {}
+    targets_file: Path | None = None
+    anomaly_history_days: int | None = None
+    anomaly_min_history: int | None = None
+    anomaly_sensitivity: float | None = None
+    anomaly_seasonality: str | None = None
+    alert_webhook_url: str | None = Field(default=None, repr=False)  # its path is a secret
+    asset_owners: str | None = None
+    asset_tags: CommaMapping = {}
+
+    @field_validator("data_dir", "warehouse", "inputs_dir", "targets_file")
+    @classmethod
+    def _resolved(cls, value: Path | None) -> Path | None:
+        return value.expanduser().resolve() if value is not None else None
+
+    @field_validator("billing_db_url")
+    @classmethod
+    def _billing_url(cls, value: str | None) -> str | None:
+        if value is not None and "://" not in value:
+            raise ValueError(
+                "PMKPI_BILLING_DB_URL is not a SQLAlchemy URL (expected e.g. "
+                "'postgresql+psycopg2://user:***@host/db' or 'sqlite:///path/billing.sqlite')")
+        return value
+
+    @field_validator("start_date", mode="before")
+    @classmethod
+    def _start_date(cls, value: Any) -> date:
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(str(value).strip())
+        except ValueError:
+            raise ValueError(f"PMKPI_START_DATE={value!r} is not a date in YYYY-MM-DD form") from None
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"PMKPI_TIMEZONE={value!r} is not an IANA timezone (e.g. 'UTC', 'Europe/Berlin')") from None
+        return value
+
+    @field_validator("ga4_property_id")
+    @classmethod
+    def _property_id(cls, value: str | None) -> str | None:
+        if value is not None and not value.isdigit():
+            raise ValueError(f"PMKPI_GA4_PROPERTY_ID={value!r} is not a numeric GA4 property id")
+        return value
+
+    @field_validator("ga4_endpoint")
+    @classmethod
+    def _ga4_endpoint(cls, value: str | None) -> str | None:
+        """``http(s)://host:port`` speaks REST/JSON; ``grpc://host:port`` gRPC in plaintext (loopback only)."""
+        return _url_override("PMKPI_GA4_ENDPOINT", value, "http://127.0.0.1:8701", ("http://", "https://", "grpc://"))
+
+    @field_validator("mailchimp_base_url")
+    @classmethod
+    def _mailchimp_base_url(cls, value: str | None) -> str | None:
+        return _url_override("PMKPI_MAILCHIMP_BASE_URL", value, "http://127.0.0.1:8702/3.0")
+
+    @field_validator("ga4_lookback_days", "mailchimp_lookback_days", "window_days", "email_window_days",
+                     "anomaly_history_days", "anomaly_min_history", mode="before")
+    @classmethod
+    def _positive_int(cls, value: Any, info) -> int | None:
+        return None if value is None else _positive(f"PMKPI_{info.field_name.upper()}", value)
+
+    @field_validator("content_path_prefixes", "onboarding_path_prefixes", "conversion_events", "tracked_features",
+                     mode="before")
+    @classmethod
+    def _lists(cls, value: Any, info) -> tuple[str, ...]:
+        return _comma_list(f"PMKPI_{info.field_name.upper()}", value)
+
+    @field_validator("gross_margin", mode="before")
+    @classmethod
+    def _gross_margin(cls, value: Any) -> float:
+        margin = _number("PMKPI_GROSS_MARGIN", value)
+        if not 0 < margin <= 1:
+            raise ValueError(f"PMKPI_GROSS_MARGIN={margin!r} must be in (0, 1]")
+        return margin
+
+    @field_validator("reporting_currency", mode="before")
+    @classmethod
+    def _currency(cls, value: Any) -> str:
+        currency = str(value).strip().upper()
+        if len(currency) != 3 or not currency.isalpha():
+            raise ValueError(f"PMKPI_REPORTING_CURRENCY={currency!r} is not a 3-letter currency code")
+        return currency
+
+    @field_validator("fx_rates", mode="before")
+    @classmethod
+    def _fx_rates(cls, value: Any) -> dict[str, float]:
+        if isinstance(value, dict):
+            return value
+        rates: dict[str, float] = {}
+        for item in str(value).split(","):
+            code, sep, rate = item.partition("=")
+            try:
+                parsed = float(rate)
+            except ValueError:
+                parsed = -1.0
+            if not sep or len(code.strip()) != 3 or parsed <= 0:
+                raise ValueError(
+                    f"PMKPI_FX_RATES has a malformed entry {item.strip()!r}; expected CODE=RATE "
+                    "pairs such as 'EUR=1.08,GBP=1.27' (units of reporting currency per unit)")
+            rates[code.strip().upper()] = parsed
+        return rates
+
+    @field_validator("anomaly_sensitivity", mode="before")
+    @classmethod
+    def _sensitivity(cls, value: Any) -> float | None:
+        if value is None:
+            return None
+        sensitivity = _number("PMKPI_ANOMALY_SENSITIVITY", value)
         if sensitivity <= 0:
-            raise ConfigError(f"PMKPI_ANOMALY_SENSITIVITY={sensitivity!r} must be a positive number")
-        overrides["sensitivity"] = sensitivity
-    seasonality = _raw("PMKPI_ANOMALY_SEASONALITY")
-    if seasonality is not None:
-        if seasonality not in ("weekly", "none"):
-            raise ConfigError(f"PMKPI_ANOMALY_SEASONALITY={seasonality!r} must be 'weekly' or 'none'")
-        overrides["seasonality"] = seasonality
-    return overrides
+            raise ValueError(f"PMKPI_ANOMALY_SENSITIVITY={sensitivity!r} must be a positive number")
+        return sensitivity
+
+    @field_validator("anomaly_seasonality")
+    @classmethod
+    def _seasonality(cls, value: str | None) -> str | None:
+        if value is not None and value not in ("weekly", "none"):
+            raise ValueError(f"PMKPI_ANOMALY_SEASONALITY={value!r} must be 'weekly' or 'none'")
+        return value
+
+    @field_validator("alert_webhook_url")
+    @classmethod
+    def _webhook(cls, value: str | None) -> str | None:
+        """Where run-failure and failed-check alerts are POSTed; unset means alerts are only logged."""
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(
+                f"PMKPI_ALERT_WEBHOOK_URL={mask_url(value)!r} must be an http:// or https:// URL with a host, "
+                "e.g. https://hooks.slack.com/services/T000/B000/XXXX")
+        return value
+
+    @field_validator("asset_tags", mode="before")
+    @classmethod
+    def _tags(cls, value: Any) -> dict[str, str]:
+        """Tags put on every asset, ``key=value,key=value`` (e.g. ``domain=marketing``)."""
+        if isinstance(value, dict):
+            return value
+        tags: dict[str, str] = {}
+        for item in (i.strip() for i in str(value).split(",")):
+            if not item:
+                continue
+            key, sep, tag_value = (part.strip() for part in item.partition("="))
+            if not sep or not _TAG_KEY.match(key) or not _TAG_VALUE.match(tag_value) or key.startswith("dagster/"):
+                raise ValueError(
+                    f"PMKPI_ASSET_TAGS has an invalid entry {item!r}; expected KEY=VALUE pairs separated by ',', "
+                    "keys and values of letters, digits, '_', '-', '.' (at most 63 characters; a key may have "
+                    "one 'prefix/'; the 'dagster/' prefix is reserved), e.g. 'domain=marketing,tier=gold'")
+            tags[key] = tag_value
+        return tags
+
+    # ------------------------------------------------------------------ derived values
+
+    def warehouse_path(self) -> Path:
+        """``PMKPI_WAREHOUSE``, else ``warehouse.duckdb`` in the data dir."""
+        return self.warehouse or self.data_dir / "warehouse.duckdb"
+
+    def billing_url(self) -> str:
+        """``PMKPI_BILLING_DB_URL``, else the demo SQLite DB in the data dir."""
+        return self.billing_db_url or f"sqlite:///{self.data_dir / 'billing.sqlite'}"
+
+    def inputs_path(self) -> Path:
+        """``PMKPI_INPUTS_DIR``, else ``inputs/`` in the data dir."""
+        return self.inputs_dir or self.data_dir / "inputs"
+
+    def kpi_settings(self) -> KpiSettings:
+        """The KPI parameters (``PMKPI_WINDOW_DAYS`` and friends)."""
+        return KpiSettings(
+            window_days=self.window_days, email_window_days=self.email_window_days,
+            content_path_prefixes=self.content_path_prefixes,
+            onboarding_path_prefixes=self.onboarding_path_prefixes, conversion_events=self.conversion_events,
+            gross_margin=self.gross_margin, tracked_features=self.tracked_features,
+            reporting_currency=self.reporting_currency, fx_rates=dict(self.fx_rates),
+            targets_file=self.targets_file,
+        )
+
+    def anomaly_overrides(self) -> dict[str, object]:
+        """Global anomaly-detector settings from ``PMKPI_ANOMALY_*`` (only those that are set).
+
+        Per-KPI overrides in the catalog apply on top.
+        """
+        values = {"history_days": self.anomaly_history_days, "min_history": self.anomaly_min_history,
+                  "sensitivity": self.anomaly_sensitivity, "seasonality": self.anomaly_seasonality}
+        return {key: value for key, value in values.items() if value is not None}
+
+    def owners_by_group(self, groups) -> dict[str, tuple[str, ...]]:
+        """``PMKPI_ASSET_OWNERS``: owners per asset group, ``group=owner,owner;group=owner``.
+
+        ``*`` names every group, e.g. ``*=team:data;raw_ga4=team:web-analytics,ana@example.com``.
+        An owner is an e-mail address or ``team:<name>``. Returns group → owners (``*`` owners first).
+        """
+        known = sorted(set(groups))
+        owners: dict[str, list[str]] = {}
+        if self.asset_owners is None:
+            return {}
+        for entry in (e.strip() for e in self.asset_owners.split(";")):
+            if not entry:
+                continue
+            group, sep, names = entry.partition("=")
+            group = group.strip()
+            listed = [n.strip() for n in names.split(",") if n.strip()]
+            if not sep or not group or not listed:
+                raise ConfigError(
+                    f"PMKPI_ASSET_OWNERS has a malformed entry {entry!r}; expected GROUP=OWNER[,OWNER] entries "
+                    "separated by ';', e.g. '*=team:data;raw_ga4=team:web-analytics,ana@example.com'")
+            if group != ALL_GROUPS and group not in known:
+                raise ConfigError(
+                    f"PMKPI_ASSET_OWNERS names the unknown asset group {group!r}; groups are "
+                    f"{', '.join(known)} (or '*' for all)")
+            bad = [n for n in listed if not is_valid_owner(n)]
+            if bad:
+                raise ConfigError(
+                    f"PMKPI_ASSET_OWNERS: {', '.join(repr(b) for b in bad)} for group {group!r} is not an owner; "
+                    "an owner is an e-mail address or a team name prefixed with 'team:'")
+            owners.setdefault(group, []).extend(n for n in listed if n not in owners.get(group, []))
+        common = owners.pop(ALL_GROUPS, [])
+        return {g: tuple(dict.fromkeys([*common, *owners.get(g, [])])) for g in known if common or g in owners}
 
 
-def ga4_lookback_days() -> int:
-    """``PMKPI_GA4_LOOKBACK_DAYS``: days before yesterday the daily refresh re-pulls from GA4 (default 3)."""
-    return _positive_int("PMKPI_GA4_LOOKBACK_DAYS", GA4_SETTLING_DAYS)
+def load_settings() -> Settings:
+    """Read and validate every ``PMKPI_*`` variable; :class:`ConfigError` names the first bad one."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        cause = (error.get("ctx") or {}).get("error")
+        if isinstance(cause, ValueError):
+            raise ConfigError(str(cause)) from None
+        name = "PMKPI_" + "_".join(str(part) for part in error["loc"]).upper()
+        raise ConfigError(f"{name}={error.get('input')!r}: {error['msg']}") from None
 
 
-def mailchimp_lookback_days() -> int:
-    """``PMKPI_MAILCHIMP_LOOKBACK_DAYS``: days before yesterday the daily refresh re-pulls from Mailchimp (7)."""
-    return _positive_int("PMKPI_MAILCHIMP_LOOKBACK_DAYS", MAILCHIMP_SETTLING_DAYS)
+class RunSettings(ConfigurableResource):
+    """The settings asset and check bodies read, as a resource, so the launchpad shows what a run used.
 
+    Built from :class:`Settings` in ``defs/resources.py``; tests may construct it directly.
+    """
 
-def validate() -> None:
-    """Read every setting once, so a malformed variable fails at start-up with its name."""
-    for reader in (data_dir, warehouse_path, billing_db_url, inputs_dir, start_date, timezone, ga4_property_id,
-                   ga4_endpoint, mailchimp_base_url, kpi_settings, anomaly_overrides, ga4_lookback_days,
-                   mailchimp_lookback_days):
-        reader()
+    timezone: str = "UTC"
+    window_days: int = 30
+    email_window_days: int = 7
+    content_path_prefixes: list[str] = ["/blog/", "/resources/"]
+    onboarding_path_prefixes: list[str] = ["/onboarding", "/docs/getting-started"]
+    conversion_events: list[str] = ["sign_up"]
+    tracked_features: list[str] = []
+    gross_margin: float = 1.0
+    reporting_currency: str = "USD"
+    fx_rates: dict[str, float] = {}
+    targets_file: str | None = None
+    anomaly_overrides: dict[str, Any] = {}
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RunSettings:
+        """The run-time part of the validated settings."""
+        kpi = settings.kpi_settings()
+        return cls(
+            timezone=settings.timezone, window_days=kpi.window_days, email_window_days=kpi.email_window_days,
+            content_path_prefixes=list(kpi.content_path_prefixes),
+            onboarding_path_prefixes=list(kpi.onboarding_path_prefixes),
+            conversion_events=list(kpi.conversion_events), tracked_features=list(kpi.tracked_features),
+            gross_margin=kpi.gross_margin, reporting_currency=kpi.reporting_currency, fx_rates=kpi.fx_rates,
+            targets_file=str(kpi.targets_file) if kpi.targets_file else None,
+            anomaly_overrides=settings.anomaly_overrides(),
+        )
+
+    def kpi_settings(self) -> KpiSettings:
+        """The KPI parameters as the formulas take them."""
+        return KpiSettings(
+            window_days=self.window_days, email_window_days=self.email_window_days,
+            content_path_prefixes=tuple(self.content_path_prefixes),
+            onboarding_path_prefixes=tuple(self.onboarding_path_prefixes),
+            conversion_events=tuple(self.conversion_events), gross_margin=self.gross_margin,
+            tracked_features=tuple(self.tracked_features), reporting_currency=self.reporting_currency,
+            fx_rates=dict(self.fx_rates), targets_file=Path(self.targets_file) if self.targets_file else None,
+        )

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from ..lib import settings
+from ..lib.settings import load_settings
 from .company import Company, generate_company
 from .servers import Sandbox, start_sandbox
 from .writers import write_billing_db, write_inputs
@@ -59,8 +59,8 @@ def prepare_sandbox(
 
     ``ga4_over_grpc`` points ``PMKPI_GA4_ENDPOINT`` at the sandbox's gRPC port instead of REST.
     """
-    data_dir = data_dir or settings.data_dir()
-    tz = settings.timezone()
+    data_dir = data_dir or load_settings().data_dir
+    tz = load_settings().timezone
     company = generate_company(seed=seed, size=size, start=start, end=end, timezone=tz, anomalies=anomalies)
     exported = write_company(company, data_dir, billing_url)
     with start_sandbox(company, ga4_port=ga4_port, mailchimp_port=mailchimp_port,

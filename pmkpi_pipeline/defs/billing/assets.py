@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
-from ...lib import settings
+from ...lib.settings import RunSettings
 from ..common.partitions import DAILY, SINGLE_RUN, partition_dates
 from .tables import (
     BILLING_CUSTOMERS, BILLING_INVOICES, BILLING_PLANS, BILLING_PRODUCT_EVENTS, BILLING_REFUNDS,
@@ -67,10 +67,11 @@ def _utc_window(start: date, end: date, tz: str) -> tuple[datetime, datetime]:
     "invoices and refunds copied whole (state that changes after creation); survey responses "
     "and product events landed by the local date of their timestamp.",
 )
-def raw_billing(context: AssetExecutionContext, billing: BillingDatabase, warehouse: WarehouseResource):
+def raw_billing(context: AssetExecutionContext, billing: BillingDatabase, warehouse: WarehouseResource,
+                settings: RunSettings):
     """Copy the billing state tables and the run's partitions of the event tables."""
     start, end = partition_dates(context)
-    tz = settings.timezone()
+    tz = settings.timezone
     lo, hi = _utc_window(start, end, tz)
     counts = {}
     with billing.connect() as con, warehouse.transaction() as wcon:

@@ -6,12 +6,10 @@ from datetime import date, timedelta
 
 from dagster import BackfillPolicy, DailyPartitionsDefinition
 
-from ...lib import settings
+from ...lib.settings import load_settings
 
-DAILY = DailyPartitionsDefinition(
-    start_date=settings.start_date().isoformat(),
-    timezone=settings.timezone(),
-)
+_settings = load_settings()
+DAILY = DailyPartitionsDefinition(start_date=_settings.start_date.isoformat(), timezone=_settings.timezone)
 """Calendar days in ``PMKPI_TIMEZONE`` from ``PMKPI_START_DATE`` up to yesterday."""
 
 SINGLE_RUN = BackfillPolicy.single_run()

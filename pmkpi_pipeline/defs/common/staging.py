@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
-from ...lib import settings
+from ...lib.settings import KpiSettings, RunSettings
 from ...lib.kpi_tables import LANDED_DAYS, replace_family_rows
 from ...lib.warehouse import WarehouseResource
 from .partitions import DAILY, SINGLE_RUN, days, partition_dates
@@ -39,7 +39,7 @@ class CurrencyError(ValueError):
     """Money rows in a currency that has no configured rate to the reporting currency."""
 
 
-def write_fx_rates(con, cfg: settings.KpiSettings) -> None:
+def write_fx_rates(con, cfg: KpiSettings) -> None:
     """(Re)write ``stg_fx_rates``: the reporting currency at 1 plus ``PMKPI_FX_RATES``."""
     rates = pd.DataFrame(
         [(cfg.reporting_currency, 1.0), *((c, r) for c, r in cfg.fx_rates.items() if c != cfg.reporting_currency)],
@@ -51,7 +51,7 @@ def write_fx_rates(con, cfg: settings.KpiSettings) -> None:
     con.unregister("_rates")
 
 
-def audit_currencies(con, audits: Sequence[tuple[str, str]], cfg: settings.KpiSettings) -> None:
+def audit_currencies(con, audits: Sequence[tuple[str, str]], cfg: KpiSettings) -> None:
     """Raise :class:`CurrencyError` naming the rows whose currency has no rate.
 
     ``audits`` are (what, query) pairs; each query lists ``row_ref, currency`` of money rows.
@@ -91,10 +91,11 @@ def build_staging_asset(source: str, date_columns: Mapping[str, str],
         "the reporting currency. Views: "
         + ", ".join(date_columns) + ".",
     )
-    def _staging(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+    def _staging(context: AssetExecutionContext, warehouse: WarehouseResource,
+                 settings: RunSettings) -> MaterializeResult:
         start, end = partition_dates(context)
         cfg = settings.kpi_settings()
-        views = staging_views(source, settings.timezone(), cfg.reporting_currency)
+        views = staging_views(source, settings.timezone, cfg.reporting_currency)
         with warehouse.transaction() as con:
             write_fx_rates(con, cfg)
             audit_currencies(con, currency_audits, cfg)

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 import pandas as pd
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
-from ...lib import settings
 from ..common.partitions import DAILY, SINGLE_RUN, partition_dates
 from .tables import GA4_EVENTS, GA4_PAGES, GA4_TOTALS, GA4_TRAFFIC
+from ...lib.settings import RunSettings
 from ...lib.late_data import changed_rows, late_data_metadata, settled_before
 from ...lib.warehouse import WarehouseResource, WarehouseTable, replace_rows
 from .resource import GA4Resource
@@ -73,7 +73,7 @@ REPORTS = (
     "changes are counted in the `changed_rows` metadata; changes to days older than the settling "
     "window are listed in `changed_settled_rows`.",
 )
-def raw_ga4(context: AssetExecutionContext, ga4: GA4Resource, warehouse: WarehouseResource):
+def raw_ga4(context: AssetExecutionContext, ga4: GA4Resource, warehouse: WarehouseResource, settings: RunSettings):
     """Fetch every GA4 report for the run's partition range and replace those partitions."""
     start, end = partition_dates(context)
     landed: dict[str, pd.DataFrame] = {}
@@ -96,7 +96,7 @@ def raw_ga4(context: AssetExecutionContext, ga4: GA4Resource, warehouse: Warehou
                              ("sampled_reports", result.sampled)):
             if flagged:
                 flags[key].append(report.name)
-    settled = settled_before(ga4.settling_days, settings.timezone())
+    settled = settled_before(ga4.settling_days, settings.timezone)
     context.log.info(f"raw_ga4 {start}..{end}: fetched {sum(len(f) for f in landed.values())} rows; "
                      "replacing the range in one transaction")
     with warehouse.transaction() as con:

@@ -6,7 +6,7 @@ GA4 thresholding, "(other)"-row loss, sampling or a property time zone that diff
 
 from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, MetadataValue, asset_check
 
-from ...lib import settings
+from ...lib.settings import RunSettings
 from ...lib.warehouse import WarehouseResource
 from ..common.partitions import DAILY, partition_dates
 from ..common.raw_checks import build_row_count_check
@@ -20,7 +20,8 @@ ga4_rows_every_day = build_row_count_check("raw_ga4", DAILY_TABLES, blocking=Tru
 @asset_check(asset="raw_ga4", name="ga4_data_quality", partitions_def=DAILY,
              description="GA4 responses were not thresholded, lost no rows to '(other)', were not sampled, and the property "
              "time zone matches PMKPI_TIMEZONE (WARN).")
-def ga4_data_quality(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> AssetCheckResult:
+def ga4_data_quality(context: AssetCheckExecutionContext, warehouse: WarehouseResource,
+                     settings: RunSettings) -> AssetCheckResult:
     """WARN when GA4 flagged thresholding or (other)-row loss, or its time zone differs from ours."""
     start, end = partition_dates(context)
     with warehouse.connect() as con:
@@ -37,8 +38,8 @@ def ga4_data_quality(context: AssetCheckExecutionContext, warehouse: WarehouseRe
         if sampled:
             problems.append(f"{report}: computed from a sample of the events")
         for zone in (zones or "").split(","):
-            if zone and zone != settings.timezone():
-                problems.append(f"{report}: property time zone {zone} ≠ PMKPI_TIMEZONE {settings.timezone()}")
+            if zone and zone != settings.timezone:
+                problems.append(f"{report}: property time zone {zone} ≠ PMKPI_TIMEZONE {settings.timezone}")
     return AssetCheckResult(passed=not problems, severity=AssetCheckSeverity.WARN,
                             metadata={"problems": MetadataValue.json(problems)},
                             description="; ".join(problems) or "no thresholding, no (other) row, time zone matches")

@@ -15,7 +15,7 @@ from dagster import (
     TimeWindowPartitionMapping, asset,
 )
 
-from ...lib import settings
+from ...lib.settings import KpiSettings, RunSettings, load_settings
 from ..common.partitions import DAILY, SINGLE_RUN, partition_dates
 from ...lib.kpi_tables import KPI_ROWS, LANDED_DAYS, replace_family_rows
 from ...lib.warehouse import WarehouseResource, ensure_table
@@ -47,7 +47,7 @@ def latest_metadata(rows: pd.DataFrame) -> dict:
     return metadata
 
 
-def null_unlanded_windows(rows: pd.DataFrame, cfg: settings.KpiSettings, con) -> pd.DataFrame:
+def null_unlanded_windows(rows: pd.DataFrame, cfg: KpiSettings, con) -> pd.DataFrame:
     """NULL every KPI value whose window covers a day that one of its sources has not landed.
 
     A window over days that were never landed (before ``PMKPI_START_DATE``, or partitions not yet
@@ -74,8 +74,12 @@ def null_unlanded_windows(rows: pd.DataFrame, cfg: settings.KpiSettings, con) ->
 
 
 def build_family_asset(family: str):
-    """The ``kpi_<family>`` asset for one catalog family."""
-    cfg = settings.kpi_settings()
+    """The ``kpi_<family>`` asset for one catalog family.
+
+    The KPI windows shape the partition mapping and the description, so they are read as the
+    definitions are built; the body computes with the run's ``settings`` resource.
+    """
+    cfg = load_settings().kpi_settings()
     kpis = FAMILIES[family]
     lookback = family_lookback_days(family, cfg)
     mapping = TimeWindowPartitionMapping(start_offset=-lookback, end_offset=0,
@@ -98,8 +102,10 @@ def build_family_asset(family: str):
         metadata={"kpis": MetadataValue.json([k.id for k in kpis]),
                   "formulas": MetadataValue.md("\n".join(f"- `{k.id}`: {k.formula}" for k in kpis))},
     )
-    def _family(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+    def _family(context: AssetExecutionContext, warehouse: WarehouseResource,
+                settings: RunSettings) -> MaterializeResult:
         start, end = partition_dates(context)
+        cfg = settings.kpi_settings()
         reads = context.asset_partitions_time_window_for_input(upstreams[0])
         with warehouse.transaction() as con:
             rows = null_unlanded_windows(FAMILY_FUNCTIONS[family](con, start, end, cfg), cfg, con)

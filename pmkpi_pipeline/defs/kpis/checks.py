@@ -10,7 +10,9 @@ warehouse table ``kpi_check_results`` for ``pmkpi report`` and BI tools.
 
 import json
 import math
+from collections.abc import Mapping
 from datetime import timedelta
+from types import MappingProxyType
 
 import pandas as pd
 from dagster import (
@@ -18,7 +20,7 @@ from dagster import (
     MetadataValue, multi_asset_check,
 )
 
-from ...lib import settings
+from ...lib.settings import RunSettings
 from ...lib.anomaly import AnomalyParams, assess_series
 from ..common.partitions import DAILY, partition_dates
 from ...lib.kpi_tables import CHECK_ROWS, replace_family_rows
@@ -43,17 +45,17 @@ def bounds_verdict(kpi: Kpi, value: float | None) -> tuple[bool, str]:
     return True, "within bounds"
 
 
-def anomaly_params(kpi: Kpi) -> AnomalyParams:
-    """Detector defaults and the KPI's ratio shape, then ``PMKPI_ANOMALY_*``, then the catalog's overrides."""
-    return AnomalyParams().replace(**{**kpi.anomaly_shape(), **settings.anomaly_overrides(),
-                                      **kpi.anomaly_overrides})
+def anomaly_params(kpi: Kpi, overrides: Mapping[str, object] = MappingProxyType({})) -> AnomalyParams:
+    """Detector defaults and the KPI's ratio shape, then ``overrides`` (``PMKPI_ANOMALY_*``), then the catalog's."""
+    return AnomalyParams().replace(**{**kpi.anomaly_shape(), **overrides, **kpi.anomaly_overrides})
 
 
 def _value(v) -> float | None:
     return None if v is None or pd.isna(v) else float(v)
 
 
-def evaluate_kpi(kpi: Kpi, series: pd.DataFrame, start, end, target: Target | None) -> list[dict]:
+def evaluate_kpi(kpi: Kpi, series: pd.DataFrame, start, end, target: Target | None,
+                 overrides: Mapping[str, object] = MappingProxyType({})) -> list[dict]:
     """Per-day verdicts (bounds, anomaly, target) of one KPI's headline series for start..end."""
     verdicts = []
     in_range = series[(series["date"] >= start) & (series["date"] <= end)]
@@ -74,7 +76,7 @@ def evaluate_kpi(kpi: Kpi, series: pd.DataFrame, start, end, target: Target | No
                       "direction": "up" if target.higher_is_better else "down"}
         verdicts.append({"date": row.date, "kpi": kpi.id, "check_name": f"{kpi.id}_target", "passed": t_pass,
                          "severity": "WARN", "description": t_why, "metadata": json.dumps(t_meta)})
-    for verdict in assess_series(series[["date", "value", "numerator", "denominator"]], anomaly_params(kpi),
+    for verdict in assess_series(series[["date", "value", "numerator", "denominator"]], anomaly_params(kpi, overrides),
                                  evaluate_from=start):
         if verdict.date > end:
             continue
@@ -119,11 +121,11 @@ def build_family_checks(family: str):
         ]
 
     @multi_asset_check(name=f"kpi_{family}_checks", specs=specs)
-    def _checks(context: AssetCheckExecutionContext, warehouse: WarehouseResource):
+    def _checks(context: AssetCheckExecutionContext, warehouse: WarehouseResource, settings: RunSettings):
         start, end = partition_dates(context)
-        cfg = settings.kpi_settings()
-        targets = load_targets(cfg.targets_file)
-        history_start = start - timedelta(days=max(anomaly_params(k).history_days for k in kpis))
+        overrides = settings.anomaly_overrides
+        targets = load_targets(settings.kpi_settings().targets_file)
+        history_start = start - timedelta(days=max(anomaly_params(k, overrides).history_days for k in kpis))
         with warehouse.connect() as con:
             rows = con.execute(
                 "SELECT date, kpi, value, numerator, denominator FROM kpi_values "
@@ -133,7 +135,7 @@ def build_family_checks(family: str):
         all_verdicts: list[dict] = []
         results = []
         for kpi in kpis:
-            verdicts = evaluate_kpi(kpi, rows[rows["kpi"] == kpi.id], start, end, targets.get(kpi.id))
+            verdicts = evaluate_kpi(kpi, rows[rows["kpi"] == kpi.id], start, end, targets.get(kpi.id), overrides)
             all_verdicts += verdicts
             for suffix, severity in (("bounds", AssetCheckSeverity.ERROR), ("anomaly", AssetCheckSeverity.WARN),
                                      ("target", AssetCheckSeverity.WARN)):

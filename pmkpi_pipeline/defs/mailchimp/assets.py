@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
-from ...lib import settings
 from ..common.partitions import DAILY, SINGLE_RUN, partition_dates
 from .tables import MAILCHIMP_CAMPAIGNS, MAILCHIMP_LIST_ACTIVITY, MAILCHIMP_REPORTS
+from ...lib.settings import RunSettings
 from ...lib.late_data import changed_rows, late_data_metadata, settled_before
 from ...lib.warehouse import WarehouseResource, replace_rows
 from .resource import MailchimpError, MailchimpResource
@@ -114,11 +114,11 @@ def _activity(mailchimp: MailchimpResource, lists: list[dict], start: date, end:
     "`changed_settled_rows`.",
 )
 def raw_mailchimp(context: AssetExecutionContext, mailchimp: MailchimpResource,
-                  warehouse: WarehouseResource):
+                  warehouse: WarehouseResource, settings: RunSettings):
     """Fetch campaigns, reports and list activity for the run's range and replace those partitions."""
     start, end = partition_dates(context)
     partitions = f"{start}..{end}"
-    tz = settings.timezone()
+    tz = settings.timezone
     since, before = _utc_bounds(start, end, tz)
     client = mailchimp.client
     campaigns = mailchimp.paged("/campaigns", "campaigns", lambda **page: client.campaigns.list(

@@ -19,7 +19,7 @@ from dagster import (
     RunStatusSensorContext, run_failure_sensor, run_status_sensor,
 )
 
-from ...lib.operations_config import alert_webhook_url, mask_url
+from ...lib.settings import load_settings, mask_url
 from .schedules import RANGE_END_TAG, RANGE_START_TAG
 
 WEBHOOK_ATTEMPTS = 3
@@ -75,7 +75,7 @@ def post_alert(payload: dict, log, url: str | None = None,
                post: Callable[..., requests.Response] = requests.post, sleep=time.sleep) -> bool:
     """Log the alert; POST it to the webhook when one is configured. True when it was posted."""
     log.error(payload["text"])
-    url = url if url is not None else alert_webhook_url()
+    url = url if url is not None else load_settings().alert_webhook_url
     if not url:
         log.info("PMKPI_ALERT_WEBHOOK_URL is not set: the alert is only logged")
         return False

@@ -8,17 +8,18 @@ from __future__ import annotations
 
 from dagster import AssetSpec, Definitions
 
-from ...lib.operations_config import asset_owners, asset_tags
+from ...lib.settings import Settings, load_settings
 
 
-def annotate(defs: Definitions) -> Definitions:
+def annotate(defs: Definitions, settings: Settings | None = None) -> Definitions:
     """``defs`` with owners (``PMKPI_ASSET_OWNERS``, per group) and extra tags (``PMKPI_ASSET_TAGS``).
 
-    Configuration is validated first, so a bad value fails the code location with its name.
+    An owner naming an unknown group or not an owner fails with the variable's name.
     """
+    settings = settings or load_settings()
     groups = {spec.group_name for a in defs.assets or () for spec in getattr(a, "specs", ()) if spec.group_name}
-    owners = asset_owners(groups)
-    extra_tags = asset_tags()
+    owners = settings.owners_by_group(groups)
+    extra_tags = settings.asset_tags
 
     def _annotate(spec: AssetSpec) -> AssetSpec:
         spec = spec.merge_attributes(tags=extra_tags) if extra_tags else spec

@@ -10,13 +10,14 @@ from datetime import datetime
 
 from dagster import AssetKey, DefaultScheduleStatus, RunRequest, ScheduleEvaluationContext, SkipReason, schedule
 
-from ...lib import settings
+from ...lib.settings import load_settings
 from ..kpis.catalog import FAMILY_UPSTREAMS
 from ..common.partitions import DAILY
 
-SCHEDULE_LOOKBACK_DAYS = settings.ga4_lookback_days()
+_settings = load_settings()  # the schedules' time zone and lookbacks shape the definitions
+SCHEDULE_LOOKBACK_DAYS = _settings.ga4_lookback_days
 """Days before yesterday that the daily refresh re-lands everything: GA4 numbers settle for ~72 hours."""
-MAILCHIMP_LOOKBACK_DAYS = settings.mailchimp_lookback_days()
+MAILCHIMP_LOOKBACK_DAYS = _settings.mailchimp_lookback_days
 """Days before yesterday whose Mailchimp reports (late opens and clicks) the refresh re-pulls."""
 MAILCHIMP_CHAIN = [AssetKey("raw_mailchimp"), AssetKey("stg_mailchimp"), *(
     AssetKey(f"kpi_{family}") for family, upstreams in FAMILY_UPSTREAMS.items() if "stg_mailchimp" in upstreams)]
@@ -36,7 +37,7 @@ def range_run_request(keys: list[str], run_key: str) -> RunRequest:
     return RunRequest(run_key=run_key, tags={RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]})
 
 
-@schedule(job_name="pmkpi_all", cron_schedule="0 6 * * *", execution_timezone=settings.timezone(),
+@schedule(job_name="pmkpi_all", cron_schedule="0 6 * * *", execution_timezone=_settings.timezone,
           default_status=DefaultScheduleStatus.STOPPED)
 def daily_refresh(context: ScheduleEvaluationContext):
     """06:00: everything over yesterday plus the GA4 lookback (3 days: numbers settle for ~72 h), and
@@ -52,7 +53,7 @@ def daily_refresh(context: ScheduleEvaluationContext):
     return requests
 
 
-@schedule(job_name="pmkpi_checks", cron_schedule="0 9 * * *", execution_timezone=settings.timezone(),
+@schedule(job_name="pmkpi_checks", cron_schedule="0 9 * * *", execution_timezone=_settings.timezone,
           default_status=DefaultScheduleStatus.STOPPED)
 def daily_checks(context: ScheduleEvaluationContext):
     """09:00: every check again over the refresh's window, as a watchdog independent of the refresh.
