@@ -4,6 +4,12 @@ Each API resource classifies its own errors into :class:`Retryable` (429, 5xx, c
 errors, timeouts) or a :class:`SourceError` (raised at once: bad credentials, a malformed
 answer, an exhausted daily quota); this module decides how long to wait and when to give up.
 
+The loop itself is tenacity's (``Retrying``: attempts, waits, the injected ``sleep``). What
+remains here is what tenacity cannot know: which failures are transient (the resources'
+classifiers), the server's ``Retry-After`` (parsed here, since tenacity reads no headers; it
+replaces the full-jitter backoff, and one beyond the maximum wait fails at once rather than
+being waited out), and the error types and messages that say what failed and where.
+
 A :class:`SourceError` names the source, the endpoint, the partition range being pulled and,
 when one is at fault, the field — so a failed step says what broke and where without a stack
 trace. Messages never carry credentials: resources build them from their own words, status
@@ -12,12 +18,15 @@ codes and the API's error title, never from request headers or URLs with keys.
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import TypeVar
+from typing import NoReturn, TypeVar
+
+from tenacity import (
+    RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, stop_any, wait_random_exponential,
+)
 
 T = TypeVar("T")
 
@@ -89,11 +98,6 @@ def parse_retry_after(headers: Mapping[str, str] | None, now: datetime | None = 
     return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
 
 
-def backoff_delay(attempt: int, base: float, cap: float, rng: random.Random) -> float:
-    """Full-jitter exponential backoff: uniform in [0, min(cap, base · 2^attempt)]."""
-    return rng.uniform(0, min(cap, base * (2 ** attempt)))
-
-
 def call_with_retries(
     call: Callable[[], T],
     classify: Callable[[Exception], Exception],
@@ -104,7 +108,6 @@ def call_with_retries(
     max_delay: float = 60.0,
     log: Callable[[str], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
-    rng: random.Random | None = None,
 ) -> T:
     """Run ``call``; on a failure that ``classify`` maps to :class:`Retryable`, wait and try again.
 
@@ -117,28 +120,52 @@ def call_with_retries(
     """
     if max_attempts < 1:
         raise ValueError(f"{what}: max_attempts must be at least 1, got {max_attempts}")
-    rng = rng or random.Random()
-    for attempt in range(max_attempts):
+
+    def attempt() -> T:
         try:
             return call()
         except Exception as exc:  # noqa: BLE001 - classify decides
-            error = classify(exc)
-            if not isinstance(error, Retryable):
-                raise error from exc
-            if attempt == max_attempts - 1:
-                raise RetriesExhausted(
-                    f"{what}: still failing after {max_attempts} attempts; last error: {error}"
-                ) from exc
-            if error.retry_after is not None and error.retry_after > max_delay:
-                raise RetriesExhausted(
-                    f"{what}: {error}; the server asked to retry after {error.retry_after:.0f}s "
-                    f"(Retry-After), longer than the configured maximum wait of {max_delay:.0f}s — "
-                    "re-run later"
-                ) from exc
-            delay = error.retry_after if error.retry_after is not None else backoff_delay(
-                attempt, base_delay, max_delay, rng)
-            if log:
-                source = " (Retry-After)" if error.retry_after is not None else ""
-                log(f"{what}: {error}; retry {attempt + 1}/{max_attempts - 1} in {delay:.2f}s{source}")
-            sleep(delay)
-    raise AssertionError("unreachable")  # pragma: no cover
+            raise classify(exc) from exc
+
+    backoff = wait_random_exponential(multiplier=base_delay, max=max_delay)
+
+    def wait(state: RetryCallState) -> float:
+        asked = _error(state).retry_after
+        return asked if asked is not None else backoff(state)
+
+    def asks_too_long(state: RetryCallState) -> bool:
+        asked = _error(state).retry_after
+        return asked is not None and asked > max_delay
+
+    def give_up(state: RetryCallState) -> NoReturn:
+        error = _error(state)
+        if state.attempt_number >= max_attempts:
+            raise RetriesExhausted(
+                f"{what}: still failing after {max_attempts} attempts; last error: {error}"
+            ) from error.__cause__
+        raise RetriesExhausted(
+            f"{what}: {error}; the server asked to retry after {error.retry_after:.0f}s "
+            f"(Retry-After), longer than the configured maximum wait of {max_delay:.0f}s — "
+            "re-run later"
+        ) from error.__cause__
+
+    def announce(state: RetryCallState) -> None:
+        error = _error(state)
+        source = " (Retry-After)" if error.retry_after is not None else ""
+        log(f"{what}: {error}; retry {state.attempt_number}/{max_attempts - 1} in "
+            f"{state.next_action.sleep:.2f}s{source}")
+
+    retrying = Retrying(
+        retry=retry_if_exception_type(Retryable),
+        stop=stop_any(stop_after_attempt(max_attempts), asks_too_long),
+        wait=wait,
+        before_sleep=announce if log else None,
+        sleep=sleep,
+        retry_error_callback=give_up,
+    )
+    return retrying(attempt)
+
+
+def _error(state: RetryCallState) -> Retryable:
+    """The classified transient error of the attempt that just failed."""
+    return state.outcome.exception()

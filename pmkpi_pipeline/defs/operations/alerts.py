@@ -5,18 +5,24 @@ daemon's output) and, when ``PMKPI_ALERT_WEBHOOK_URL`` is set, POSTed there as J
 ``text`` field is a one-line summary (what Slack, Mattermost and Teams incoming webhooks show);
 the other fields carry the run id, job, partition range, failed steps and failed checks.
 A webhook that does not answer 2xx after three attempts fails the sensor tick, so the tick
-shows the error in the UI (the alert itself is still in the tick log).
+shows the error in the UI (the alert itself is still in the tick log). The attempts and waits
+(1s, then 2s) are tenacity's.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
+from typing import NoReturn
 
 import requests
 from dagster import (
     AssetCheckSeverity, DagsterEventType, DagsterRunStatus, DefaultSensorStatus, RunFailureSensorContext,
     RunStatusSensorContext, run_failure_sensor, run_status_sensor,
+)
+from tenacity import (
+    RetryCallState, Retrying, retry_if_exception_type, retry_if_result, stop_after_attempt, wait_exponential,
 )
 
 from ...lib.settings import load_settings, mask_url
@@ -79,19 +85,33 @@ def post_alert(payload: dict, log, url: str | None = None,
     if not url:
         log.info("PMKPI_ALERT_WEBHOOK_URL is not set: the alert is only logged")
         return False
-    problem = ""
-    for attempt in range(1, WEBHOOK_ATTEMPTS + 1):
-        try:
-            response = post(url, json=payload, timeout=WEBHOOK_TIMEOUT_SECONDS)
-            if 200 <= response.status_code < 300:
-                return True
-            problem = f"HTTP {response.status_code}: {response.text[:200]}"
-        except requests.RequestException as error:
-            problem = f"{type(error).__name__}: {error}"
-        if attempt < WEBHOOK_ATTEMPTS:
-            sleep(2 ** (attempt - 1))
-    raise RuntimeError(
-        f"alert webhook PMKPI_ALERT_WEBHOOK_URL ({mask_url(url)}) failed {WEBHOOK_ATTEMPTS} times, last: {problem}")
+
+    def give_up(state: RetryCallState) -> NoReturn:
+        raise RuntimeError(f"alert webhook PMKPI_ALERT_WEBHOOK_URL ({mask_url(url)}) failed {WEBHOOK_ATTEMPTS} "
+                           f"times, last: {_problem(state.outcome)}")
+
+    Retrying(
+        retry=retry_if_exception_type(requests.RequestException) | retry_if_result(_not_accepted),
+        stop=stop_after_attempt(WEBHOOK_ATTEMPTS),
+        wait=wait_exponential(multiplier=1),  # 1s, then 2s
+        sleep=sleep,
+        retry_error_callback=give_up,
+    )(post, url, json=payload, timeout=WEBHOOK_TIMEOUT_SECONDS)
+    return True
+
+
+def _not_accepted(response: requests.Response) -> bool:
+    """The webhook answered, but not 2xx."""
+    return not 200 <= response.status_code < 300
+
+
+def _problem(outcome: Future) -> str:
+    """What went wrong with the last webhook attempt: the request error, or the HTTP status and body."""
+    if outcome.failed:
+        error = outcome.exception()
+        return f"{type(error).__name__}: {error}"
+    response = outcome.result()
+    return f"HTTP {response.status_code}: {response.text[:200]}"
 
 
 @run_failure_sensor(name="alert_on_run_failure", default_status=DefaultSensorStatus.RUNNING,
