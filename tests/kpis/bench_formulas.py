@@ -105,21 +105,22 @@ def build(con: duckdb.DuckDBPyConnection, customers: int, events: int) -> None:
     con.execute(f"""
         INSERT INTO raw_ga4_traffic
         SELECT d, ch, s, CAST(s * 0.6 AS BIGINT), s, s // 3, s * 3, 60 + random() * 120, s * 90.0, 5,
-               'UTC', false, false
+               'UTC', false, false, false
         FROM (SELECT d, ch, 100 + CAST(random() * 900 AS BIGINT) AS s FROM {days},
               unnest(['Organic Search', 'Direct', 'Email', 'Paid Search', 'Referral', 'Social']) u(ch))""")
     con.execute(f"""
         INSERT INTO raw_ga4_pages
-        SELECT d, p, CAST(random() * 500 AS BIGINT), 50, random() * 5000, 'UTC', false, false
+        SELECT d, p, CAST(random() * 500 AS BIGINT), 50, random() * 5000, 'UTC', false, false, false
         FROM {days}, unnest(['/blog/a', '/blog/b', '/resources/x', '/onboarding', '/docs/getting-started/1',
                              '/pricing', '/', '/docs/api']) u(p)""")
     con.execute(f"""
         INSERT INTO raw_ga4_events
-        SELECT d, e, 50 + CAST(random() * 500 AS BIGINT), 40 + CAST(random() * 300 AS BIGINT), 'UTC', false, false
+        SELECT d, e, 50 + CAST(random() * 500 AS BIGINT), 40 + CAST(random() * 300 AS BIGINT),
+               'UTC', false, false, false
         FROM {days}, unnest(['sign_up', 'purchase', 'add_to_cart', 'file_download', 'page_view']) u(e)""")
     con.execute(f"""
         INSERT INTO raw_ga4_totals
-        SELECT d, 3000, 900, 4000, 2500, 12000, 'UTC', false, false FROM {days}""")
+        SELECT d, 3000, 900, 4000, 2500, 12000, 'UTC', false, false, false FROM {days}""")
     con.execute(f"""
         INSERT INTO raw_mailchimp_reports
         SELECT CAST(d AS DATE), 'c' || i, 'l1', d, 5000, 1500, 3000, 1200, 300, 500, 20, 30, 5, 1
