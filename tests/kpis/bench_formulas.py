@@ -6,9 +6,10 @@
 Builds raw tables of the shapes in ``pmkpi_pipeline/defs/<source>/tables.py`` in a temporary DuckDB file
 with ``range()``/``random()`` in SQL (20,000 customers with one or two subscriptions, monthly
 invoices, 5,000,000 product events over 730 days, daily GA4/Mailchimp/input rows), puts the real
-staging views on top, and times each family over the 730-day range (wall and CPU seconds of this
-process). ``--per-kpi`` also times each KPI's query of the family; ``--repeat`` runs everything
-N times (on a shared machine, compare the CPU times and the best wall times).
+staging views (``stg_*`` and ``int_*``, also over a reused ``--db``) on top, and times each family
+over the 730-day range (wall and CPU seconds of this process). ``--per-kpi`` also times each KPI's
+query of the family; ``--repeat`` runs everything N times (on a shared machine, compare the CPU
+times and the best wall times).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ DAYS = 730
 
 
 def build(con: duckdb.DuckDBPyConnection, customers: int, events: int) -> None:
-    """Fill the raw tables with synthetic rows and create the staging views over them."""
+    """Fill the raw tables with synthetic rows (the staging views over them: :func:`create_views`)."""
     for schema in (t for m in RAW_TABLE_MODULES for t in vars(m).values()):
         if isinstance(schema, WarehouseTable):
             con.execute(schema.ddl())
@@ -141,9 +142,13 @@ def build(con: duckdb.DuckDBPyConnection, customers: int, events: int) -> None:
         SELECT strftime({first_day} + INTERVAL (m) MONTH, '%Y-%m'), mk, 5e7, 'USD', 1
         FROM range(25) t(m), unnest(['eu', 'us']) u(mk)""")
     con.execute("CREATE TABLE stg_fx_rates AS SELECT 'USD' AS currency, 1.0 AS rate")
+
+
+def create_views(con: duckdb.DuckDBPyConnection) -> None:
+    """(Re)create the staging views (``stg_*`` and ``int_*``) of the current code over the raw tables."""
     for group in (staging_views(s, "UTC", "USD") for s in SOURCES):
         for name, sql in group.items():
-            con.execute(f"CREATE VIEW {name} AS {sql}")
+            con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
 
 
 def main() -> None:
@@ -167,6 +172,7 @@ def main() -> None:
         began = time.perf_counter()
         build(con, args.customers, args.events)
         print(f"built {path} in {time.perf_counter() - began:.1f} s")
+    create_views(con)
     counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
               for t in ("raw_billing_customers", "raw_billing_subscriptions", "raw_billing_invoices",
                         "raw_billing_product_events")}
