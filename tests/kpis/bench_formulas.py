@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import resource
-import sys
 import tempfile
 import time
 from datetime import date, timedelta
@@ -29,7 +28,8 @@ from pmkpi_pipeline.defs.common.staging import staging_views
 from pmkpi_pipeline.defs.ga4 import tables as ga4_tables
 from pmkpi_pipeline.defs.inputs import tables as inputs_tables
 from pmkpi_pipeline.defs.mailchimp import tables as mailchimp_tables
-from pmkpi_pipeline.defs.kpis.formulas import FAMILY_FUNCTIONS
+from pmkpi_pipeline.defs.kpis.catalog import FAMILIES
+from pmkpi_pipeline.defs.kpis.formulas import FAMILY_FUNCTIONS, FORMULAS
 from pmkpi_pipeline.defs.kpis.formulas.common import kpi_frame
 from pmkpi_pipeline.lib.settings import KpiSettings
 from pmkpi_pipeline.lib.warehouse import WarehouseTable
@@ -184,10 +184,9 @@ def main() -> None:
         total = total_cpu = 0.0
         for family, compute in families.items():
             if args.per_kpi:
-                formulas = sys.modules[compute.__module__].FORMULAS
-                for kpi, formula in formulas.items():
+                for kpi in (k.id for k in FAMILIES[family]):
                     began, cpu = time.perf_counter(), _cpu_seconds()
-                    kpi_frame(con, kpi, formula(START, end, cfg))
+                    kpi_frame(con, kpi, FORMULAS[kpi](START, end, cfg))
                     print(f"  {kpi:<28} {time.perf_counter() - began:6.2f} s wall "
                           f"{_cpu_seconds() - cpu:6.2f} s cpu")
             began, cpu = time.perf_counter(), _cpu_seconds()

@@ -16,13 +16,10 @@ from __future__ import annotations
 
 from datetime import date
 
-import duckdb
-import pandas as pd
-
 from ....lib.settings import KpiSettings
 from .common import (
     active_counts, calendar, capped_count_spans, churn_counts, covering_counts, in_window, overlap,
-    ratio_columns, run_formulas, sql_date, sql_text, window_days, windowed_sums, with_ctes,
+    ratio_columns, sql_date, sql_text, window_days, windowed_sums, with_ctes,
 )
 
 _NO_ACTIVE = sql_text("denominator 0: no customers active at end of D")
@@ -239,19 +236,3 @@ def time_to_value(start: date, end: date, cfg: KpiSettings) -> str:
         LEFT JOIN stg_customers cu
                ON {in_window("cu.activated_date", window)} AND cu.activated_at IS NOT NULL
         GROUP BY c.day"""
-
-
-FORMULAS = {
-    "nps": nps,
-    "csat": csat,
-    "churn_rate": churn_rate,
-    "retention_rate": retention_rate,
-    "feature_adoption_rate": feature_adoption_rate,
-    "customer_engagement_score": customer_engagement_score,
-    "time_to_value": time_to_value,
-}
-
-
-def compute(con: duckdb.DuckDBPyConnection, start: date, end: date, cfg: KpiSettings) -> pd.DataFrame:
-    """Rows of every customer KPI for every day ``start..end`` (feature adoption also per feature)."""
-    return run_formulas(con, FORMULAS, start, end, cfg)

@@ -12,11 +12,8 @@ from __future__ import annotations
 
 from datetime import date
 
-import duckdb
-import pandas as pd
-
 from ....lib.settings import KpiSettings
-from .common import calendar, in_window, ratio_columns, run_formulas, sql_text, window_days, windowed_sums, with_ctes
+from .common import calendar, in_window, ratio_columns, sql_text, window_days, windowed_sums, with_ctes
 
 _NO_LEADS = sql_text("denominator 0: no new leads in window")
 
@@ -108,18 +105,3 @@ def romi(start: date, end: date, cfg: KpiSettings) -> str:
                {ratio_columns("coalesce(ar.revenue, 0) - w.spend", "w.spend",
                               sql_text("denominator 0: no marketing spend in window"))}
         FROM window_spend w LEFT JOIN attributed_revenue ar ON ar.day = w.day"""
-
-
-FORMULAS = {
-    "lead_conversion_rate": lead_conversion_rate,
-    "cost_per_lead": cost_per_lead,
-    "social_engagement_rate": social_engagement_rate,
-    "cac": cac,
-    "romi": romi,
-    "market_share": market_share,
-}
-
-
-def compute(con: duckdb.DuckDBPyConnection, start: date, end: date, cfg: KpiSettings) -> pd.DataFrame:
-    """Rows of every marketing KPI for every day ``start..end``."""
-    return run_formulas(con, FORMULAS, start, end, cfg)

@@ -9,13 +9,10 @@ from __future__ import annotations
 
 from datetime import date
 
-import duckdb
-import pandas as pd
-
 from ....lib.settings import KpiSettings
 from .common import (
-    active_at, active_counts, calendar, churn_counts, ratio_columns, run_formulas, sql_date, sql_text, window_days,
-    windowed_sums, with_ctes,
+    active_at, active_counts, calendar, churn_counts, ratio_columns, sql_date, sql_text, window_days, windowed_sums,
+    with_ctes,
 )
 
 MOVEMENTS = ("new", "expansion", "contraction", "churned")
@@ -128,11 +125,3 @@ def mrr(start: date, end: date, cfg: KpiSettings) -> str:
                CAST(json_object({details}) AS VARCHAR) AS details
         FROM mrr_total t JOIN movements USING (day)
         UNION ALL {movement_rows}"""
-
-
-FORMULAS = {"arpu": arpu, "clv": clv, "return_rate": return_rate, "mrr": mrr}
-
-
-def compute(con: duckdb.DuckDBPyConnection, start: date, end: date, cfg: KpiSettings) -> pd.DataFrame:
-    """Rows of every revenue KPI for every day ``start..end`` (MRR also per movement)."""
-    return run_formulas(con, FORMULAS, start, end, cfg)

@@ -11,11 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-import duckdb
-import pandas as pd
-
 from ....lib.settings import KpiSettings
-from .common import calendar, ratio_columns, run_formulas, sql_date, sql_text, sql_text_list, with_ctes
+from .common import calendar, ratio_columns, sql_date, sql_text, sql_text_list, with_ctes
 
 
 def _per_session(start: date, end: date, numerator: str, scale: float) -> str:
@@ -153,19 +150,3 @@ def onboarding_guide_views(start: date, end: date, cfg: KpiSettings) -> str:
         FROM calendar c
         LEFT JOIN path_views p ON p.day = c.day
         LEFT JOIN property_totals t ON t.day = c.day"""
-
-
-FORMULAS = {
-    "content_usage": content_usage,
-    "conversion_rate": conversion_rate,
-    "avg_session_duration": avg_session_duration,
-    "pages_per_session": pages_per_session,
-    "bounce_rate": bounce_rate,
-    "onboarding_guide_views": onboarding_guide_views,
-    "cart_abandonment_rate": cart_abandonment_rate,
-}
-
-
-def compute(con: duckdb.DuckDBPyConnection, start: date, end: date, cfg: KpiSettings) -> pd.DataFrame:
-    """Rows of every web KPI for every day ``start..end`` (one query per KPI)."""
-    return run_formulas(con, FORMULAS, start, end, cfg)
