@@ -74,7 +74,7 @@ def sql_text_list(values: Iterable[str]) -> str:
 
 def with_ctes(*ctes: str) -> str:
     """``WITH cte1, cte2, ...`` from CTE definitions (each ``name AS (...)``)."""
-    return "WITH " + ",\n".join(ctes)
+    return "WITH " + ",\n    ".join(ctes)
 
 
 def window_days(kpi_id: str, cfg: KpiSettings) -> int:
@@ -161,7 +161,7 @@ def covering_counts(name: str, spans: str, start: date, end: date, key: str | No
     """
     k = f"{key}, " if key else ""
     overlaps = f"span_start <= {sql_date(end)} AND span_end > {sql_date(start)}"
-    keyed_join = f"CROSS JOIN {keys} k " if key else ""
+    keyed_join = f" CROSS JOIN {keys} k" if key else ""
     keyed_match = f" AND ch.{key} IS NOT DISTINCT FROM k.{key}" if key else ""
     return f"""{name}_changes AS (
         SELECT {k}greatest(span_start, {sql_date(start)}) AS day, count(*) AS change
@@ -170,10 +170,10 @@ def covering_counts(name: str, spans: str, start: date, end: date, key: str | No
         SELECT {k}span_end AS day, -count(*) AS change
         FROM {spans} WHERE {overlaps} AND span_end <= {sql_date(end)} GROUP BY ALL),
     {name} AS (
-        SELECT c.day, {'k.' + k if key else ''}
+        SELECT c.day,{f' k.{key},' if key else ''}
                sum(coalesce(sum(ch.change), 0)) OVER (
                    {'PARTITION BY k.' + key if key else ''} ORDER BY c.day) AS n
-        FROM calendar c {keyed_join}
+        FROM calendar c{keyed_join}
         LEFT JOIN {name}_changes ch ON ch.day = c.day{keyed_match}
         GROUP BY c.day{', k.' + key if key else ''})"""
 
