@@ -1,8 +1,9 @@
-"""``pmkpi``: the command line — demo, sandbox, backfill and report.
+"""``pmkpi``: the command line — demo, sandbox, backfill, report and sql.
 
 ``demo`` and ``sandbox`` are the only commands that know about the sandbox: they generate the
 demo company, start its servers and export the ``PMKPI_*`` settings that point the pipeline at
-them. ``backfill`` and ``report`` work against whatever those settings name.
+them. ``backfill`` and ``report`` work against whatever those settings name; ``sql`` prints the
+query that computes one KPI, to run against the warehouse.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import math
 import os
 import sys
 import time
-from datetime import date
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 DEMO_START = date(2025, 1, 1)
 DEMO_END = date(2025, 4, 30)
@@ -188,6 +190,36 @@ def cmd_report(args) -> int:
     return 0
 
 
+def sql_range(start: str | None, end: str | None, timezone: str) -> tuple[date, date]:
+    """The days of ``pmkpi sql``: START..END, by default the 30 days ending yesterday in ``timezone``."""
+    last = date.fromisoformat(end) if end else datetime.now(ZoneInfo(timezone)).date() - timedelta(days=1)
+    first = date.fromisoformat(start) if start else last - timedelta(days=29)
+    if last < first:
+        raise SystemExit(f"END {last} is before START {first}")
+    return first, last
+
+
+def cmd_sql(args) -> int:
+    """Print the query that computes one KPI for every day of a range, as its asset runs it."""
+    from .defs.kpis.catalog import BY_ID
+    from .defs.kpis.formulas import UnknownKpiError, kpi_sql
+    from .lib import settings
+
+    start, end = sql_range(args.start, args.end, settings.timezone())
+    cfg = settings.kpi_settings()
+    try:
+        query = kpi_sql(args.kpi, start, end, cfg)
+    except UnknownKpiError as exc:
+        print(f"pmkpi sql: {exc}", file=sys.stderr)
+        return 2
+    kpi = BY_ID[args.kpi]
+    print(f"-- {kpi.id} ({kpi.title}) for {start}..{end}, window: {kpi.window_label(cfg)}.\n"
+          f"-- Reads the stg_* and int_* views of the warehouse; the kpi_{kpi.family} asset also NULLs the days\n"
+          "-- whose window a source has not landed and rounds to 12 significant digits.\n"
+          f"{query};")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``pmkpi`` command."""
     parser = argparse.ArgumentParser(prog="pmkpi", description=__doc__.splitlines()[0])
@@ -215,6 +247,11 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("date", help="YYYY-MM-DD")
     report.add_argument("--json", action="store_true", help="a JSON list of objects with the kpis columns")
     report.set_defaults(func=cmd_report)
+    sql = sub.add_parser("sql", help="print the SQL that computes one KPI for a date range (run it in DuckDB)")
+    sql.add_argument("kpi", help="KPI id, e.g. churn_rate")
+    sql.add_argument("--start", help="first day, YYYY-MM-DD (default: 29 days before END)")
+    sql.add_argument("--end", help="last day, YYYY-MM-DD (default: yesterday in PMKPI_TIMEZONE)")
+    sql.set_defaults(func=cmd_sql)
     args = parser.parse_args(argv)
     import warnings
 

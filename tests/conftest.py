@@ -58,3 +58,20 @@ def run_pipeline(code_location, warehouse):
 
     return run
 
+
+@pytest.fixture(scope="session")
+def full_run(code_location, sandbox, tmp_path_factory):
+    """One run of everything over the whole test range into a session-wide warehouse (read it, don't change it)."""
+    from dagster import DagsterInstance, materialize
+
+    from pmkpi_pipeline.lib.warehouse import WarehouseResource
+
+    warehouse = WarehouseResource(path=str(tmp_path_factory.mktemp("full") / "warehouse.duckdb"))
+    before = dict(sandbox.stats())
+    result = materialize(
+        [*code_location.defs.assets, *code_location.defs.asset_checks],
+        resources={**code_location.build_resources(), "warehouse": warehouse},
+        tags=range_tags(TEST_START, TEST_END), instance=DagsterInstance.ephemeral(),
+    )
+    calls = {k: v - before.get(k, 0) for k, v in sandbox.stats().items()}
+    return result, warehouse, calls

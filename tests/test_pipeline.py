@@ -22,25 +22,6 @@ def _kpi(warehouse, kpi: str) -> pd.DataFrame:
     return frame.set_index("date")
 
 
-@pytest.fixture(scope="module")
-def full_run(code_location, sandbox, tmp_path_factory):
-    """One run of everything over the whole test range into a module-wide warehouse."""
-    from support import range_tags
-    from dagster import DagsterInstance, materialize
-
-    from pmkpi_pipeline.lib.warehouse import WarehouseResource
-
-    warehouse = WarehouseResource(path=str(tmp_path_factory.mktemp("full") / "warehouse.duckdb"))
-    before = dict(sandbox.stats())
-    result = materialize(
-        [*code_location.defs.assets, *code_location.defs.asset_checks],
-        resources={**code_location.build_resources(), "warehouse": warehouse},
-        tags=range_tags(TEST_START, TEST_END), instance=DagsterInstance.ephemeral(),
-    )
-    calls = {k: v - before.get(k, 0) for k, v in sandbox.stats().items()}
-    return result, warehouse, calls
-
-
 def test_definitions_load(code_location):
     Definitions.validate_loadable(code_location.defs)
     keys = {k.to_user_string() for k in code_location.defs.resolve_asset_graph().get_all_asset_keys()}

@@ -6,16 +6,16 @@
 Builds raw tables of the shapes in ``pmkpi_pipeline/defs/<source>/tables.py`` in a temporary DuckDB file
 with ``range()``/``random()`` in SQL (20,000 customers with one or two subscriptions, monthly
 invoices, 5,000,000 product events over 730 days, daily GA4/Mailchimp/input rows), puts the real
-staging views on top, and times each family over the 730-day range (wall and CPU seconds of this
-process). ``--per-kpi`` also times each KPI's query of the family; ``--repeat`` runs everything
-N times (on a shared machine, compare the CPU times and the best wall times).
+staging views (``stg_*`` and ``int_*``, also over a reused ``--db``) on top, and times each family
+over the 730-day range (wall and CPU seconds of this process). ``--per-kpi`` also times each KPI's
+query of the family; ``--repeat`` runs everything N times (on a shared machine, compare the CPU
+times and the best wall times).
 """
 
 from __future__ import annotations
 
 import argparse
 import resource
-import sys
 import tempfile
 import time
 from datetime import date, timedelta
@@ -28,7 +28,8 @@ from pmkpi_pipeline.defs.common.staging import staging_views
 from pmkpi_pipeline.defs.ga4 import tables as ga4_tables
 from pmkpi_pipeline.defs.inputs import tables as inputs_tables
 from pmkpi_pipeline.defs.mailchimp import tables as mailchimp_tables
-from pmkpi_pipeline.defs.kpis.formulas import FAMILY_FUNCTIONS
+from pmkpi_pipeline.defs.kpis.catalog import FAMILIES
+from pmkpi_pipeline.defs.kpis.formulas import FAMILY_FUNCTIONS, FORMULAS
 from pmkpi_pipeline.defs.kpis.formulas.common import kpi_frame
 from pmkpi_pipeline.lib.settings import KpiSettings
 from pmkpi_pipeline.lib.warehouse import WarehouseTable
@@ -41,7 +42,7 @@ DAYS = 730
 
 
 def build(con: duckdb.DuckDBPyConnection, customers: int, events: int) -> None:
-    """Fill the raw tables with synthetic rows and create the staging views over them."""
+    """Fill the raw tables with synthetic rows (the staging views over them: :func:`create_views`)."""
     for schema in (t for m in RAW_TABLE_MODULES for t in vars(m).values()):
         if isinstance(schema, WarehouseTable):
             con.execute(schema.ddl())
@@ -105,21 +106,22 @@ def build(con: duckdb.DuckDBPyConnection, customers: int, events: int) -> None:
     con.execute(f"""
         INSERT INTO raw_ga4_traffic
         SELECT d, ch, s, CAST(s * 0.6 AS BIGINT), s, s // 3, s * 3, 60 + random() * 120, s * 90.0, 5,
-               'UTC', false, false
+               'UTC', false, false, false
         FROM (SELECT d, ch, 100 + CAST(random() * 900 AS BIGINT) AS s FROM {days},
               unnest(['Organic Search', 'Direct', 'Email', 'Paid Search', 'Referral', 'Social']) u(ch))""")
     con.execute(f"""
         INSERT INTO raw_ga4_pages
-        SELECT d, p, CAST(random() * 500 AS BIGINT), 50, random() * 5000, 'UTC', false, false
+        SELECT d, p, CAST(random() * 500 AS BIGINT), 50, random() * 5000, 'UTC', false, false, false
         FROM {days}, unnest(['/blog/a', '/blog/b', '/resources/x', '/onboarding', '/docs/getting-started/1',
                              '/pricing', '/', '/docs/api']) u(p)""")
     con.execute(f"""
         INSERT INTO raw_ga4_events
-        SELECT d, e, 50 + CAST(random() * 500 AS BIGINT), 40 + CAST(random() * 300 AS BIGINT), 'UTC', false, false
+        SELECT d, e, 50 + CAST(random() * 500 AS BIGINT), 40 + CAST(random() * 300 AS BIGINT),
+               'UTC', false, false, false
         FROM {days}, unnest(['sign_up', 'purchase', 'add_to_cart', 'file_download', 'page_view']) u(e)""")
     con.execute(f"""
         INSERT INTO raw_ga4_totals
-        SELECT d, 3000, 900, 4000, 2500, 12000, 'UTC', false, false FROM {days}""")
+        SELECT d, 3000, 900, 4000, 2500, 12000, 'UTC', false, false, false FROM {days}""")
     con.execute(f"""
         INSERT INTO raw_mailchimp_reports
         SELECT CAST(d AS DATE), 'c' || i, 'l1', d, 5000, 1500, 3000, 1200, 300, 500, 20, 30, 5, 1
@@ -140,9 +142,13 @@ def build(con: duckdb.DuckDBPyConnection, customers: int, events: int) -> None:
         SELECT strftime({first_day} + INTERVAL (m) MONTH, '%Y-%m'), mk, 5e7, 'USD', 1
         FROM range(25) t(m), unnest(['eu', 'us']) u(mk)""")
     con.execute("CREATE TABLE stg_fx_rates AS SELECT 'USD' AS currency, 1.0 AS rate")
+
+
+def create_views(con: duckdb.DuckDBPyConnection) -> None:
+    """(Re)create the staging views (``stg_*`` and ``int_*``) of the current code over the raw tables."""
     for group in (staging_views(s, "UTC", "USD") for s in SOURCES):
         for name, sql in group.items():
-            con.execute(f"CREATE VIEW {name} AS {sql}")
+            con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
 
 
 def main() -> None:
@@ -166,6 +172,7 @@ def main() -> None:
         began = time.perf_counter()
         build(con, args.customers, args.events)
         print(f"built {path} in {time.perf_counter() - began:.1f} s")
+    create_views(con)
     counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
               for t in ("raw_billing_customers", "raw_billing_subscriptions", "raw_billing_invoices",
                         "raw_billing_product_events")}
@@ -177,10 +184,9 @@ def main() -> None:
         total = total_cpu = 0.0
         for family, compute in families.items():
             if args.per_kpi:
-                formulas = sys.modules[compute.__module__].FORMULAS
-                for kpi, formula in formulas.items():
+                for kpi in (k.id for k in FAMILIES[family]):
                     began, cpu = time.perf_counter(), _cpu_seconds()
-                    kpi_frame(con, kpi, formula(START, end, cfg))
+                    kpi_frame(con, kpi, FORMULAS[kpi](START, end, cfg))
                     print(f"  {kpi:<28} {time.perf_counter() - began:6.2f} s wall "
                           f"{_cpu_seconds() - cpu:6.2f} s cpu")
             began, cpu = time.perf_counter(), _cpu_seconds()

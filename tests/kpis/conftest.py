@@ -11,7 +11,7 @@ from kpi_helpers import staging_db
 
 @pytest.fixture
 def con() -> Iterator[duckdb.DuckDBPyConnection]:
-    """An in-memory DuckDB with empty stg_* tables of the staging views' columns."""
+    """An in-memory DuckDB with empty stg_* tables of the staging views' columns and the int_* views over them."""
     connection = staging_db()
     yield connection
     connection.close()

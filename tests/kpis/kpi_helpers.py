@@ -1,8 +1,10 @@
 """Helpers of the KPI formula tests: empty ``stg_*`` tables, inserts, and running a family.
 
 The tables have exactly the columns (and types) of the staging views, read from the views'
-SQL, so a test inserts only the rows and columns its hand-made fixture needs. :func:`run`
-computes a family and checks the shape every family must have, whatever the data.
+SQL, so a test inserts only the rows and columns its hand-made fixture needs; the ``int_*``
+views of the staging SQL are created as views over those tables, so the formulas compute through
+them as in the warehouse. :func:`run` computes a family and checks the shape every family must
+have, whatever the data.
 """
 
 from __future__ import annotations
@@ -31,13 +33,16 @@ SMALL = KpiSettings(window_days=3, email_window_days=2)
 
 
 def empty_staging_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create every stg_* view's columns as an empty table (described through the raw tables)."""
+    """Create every stg_* view's columns as an empty table (described through the raw tables), then the int_* views."""
     schemas = [s for s in (t for m in RAW_TABLE_MODULES for t in vars(m).values()) if isinstance(s, WarehouseTable)]
     for schema in schemas:
         con.execute(schema.ddl())
     con.execute("CREATE TABLE stg_fx_rates (currency VARCHAR, rate DOUBLE)")
     views = {name: sql for source in SOURCES for name, sql in staging_views(source, "UTC", "USD").items()}
     for name, sql in views.items():
+        if name.startswith("int_"):
+            con.execute(f"CREATE VIEW {name} AS {sql}")
+            continue
         columns = con.execute(f"DESCRIBE {sql}").fetchall()
         con.execute(f"CREATE TABLE {name} ({', '.join(f'{c[0]} {c[1]}' for c in columns)})")
     for schema in schemas:
@@ -45,7 +50,7 @@ def empty_staging_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def staging_db() -> duckdb.DuckDBPyConnection:
-    """A new in-memory DuckDB with empty stg_* tables."""
+    """A new in-memory DuckDB with empty stg_* tables and the int_* views over them."""
     con = duckdb.connect()
     empty_staging_tables(con)
     return con

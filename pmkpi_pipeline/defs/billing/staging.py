@@ -8,6 +8,8 @@ stg_billing = build_staging_asset(
         "stg_customers": "created_date", "stg_subscriptions": "started_date", "stg_invoices": "issued_date",
         "stg_refunds": "created_date", "stg_survey_responses": "responded_date",
         "stg_product_events": "occurred_date",
+        "int_active_spans": None, "int_revenue_events": "day", "int_revenue_daily": "day",
+        "int_new_customers_daily": "day",
     },
     currency_audits=[
         ("billing plans", "SELECT 'plan ' || id, currency FROM raw_billing_plans"),

@@ -48,3 +48,50 @@ SELECT customer_id, event_name,
           THEN substr(event_name, 14) END AS feature,
        date AS occurred_date
 FROM raw_billing_product_events;
+
+-- Intermediate views: the billing building blocks the KPI formulas share, one concept each.
+
+-- When each customer is active: D is in a span when span_start <= D < span_end ("active at the end of D").
+-- A span is the union of the customer's overlapping or back-to-back subscriptions, so a customer's spans never
+-- overlap; span_end is 9999-12-31 while a subscription is open.
+CREATE OR REPLACE VIEW int_active_spans AS
+WITH subscription_spans AS (
+    SELECT customer_id, started_date AS span_start, coalesce(ended_date, DATE '9999-12-31') AS span_end
+    FROM stg_subscriptions
+    WHERE started_date IS NOT NULL AND coalesce(ended_date, DATE '9999-12-31') > started_date),
+marked AS (
+    -- a new span starts when no earlier subscription of the customer reaches this start
+    SELECT *,
+           CASE WHEN span_start <= max(span_end) OVER (
+                    PARTITION BY customer_id ORDER BY span_start, span_end
+                    ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+                THEN 0 ELSE 1 END AS opens_span
+    FROM subscription_spans),
+numbered AS (
+    SELECT *, sum(opens_span) OVER (PARTITION BY customer_id ORDER BY span_start, span_end
+                                    ROWS UNBOUNDED PRECEDING) AS span_no
+    FROM marked)
+SELECT customer_id, min(span_start) AS span_start, max(span_end) AS span_end
+FROM numbered
+GROUP BY customer_id, span_no;
+
+-- Signed money events: a paid invoice counts +amount on its paid day, a refund -amount on its created day.
+CREATE OR REPLACE VIEW int_revenue_events AS
+SELECT customer_id, paid_date AS day, amount, 1 AS paid_invoices, 0 AS refunds
+FROM stg_invoices
+WHERE status = 'paid' AND paid_date IS NOT NULL
+UNION ALL
+SELECT customer_id, created_date AS day, -amount AS amount, 0 AS paid_invoices, 1 AS refunds
+FROM stg_refunds;
+
+-- Revenue per day (paid invoice amounts by paid day - refund amounts by refund day) and the counts behind it.
+CREATE OR REPLACE VIEW int_revenue_daily AS
+SELECT day, sum(amount) AS revenue, sum(paid_invoices) AS paid_invoices, sum(refunds) AS refunds
+FROM int_revenue_events
+GROUP BY day;
+
+-- Customers created per local day.
+CREATE OR REPLACE VIEW int_new_customers_daily AS
+SELECT created_date AS day, count(*) AS new_customers
+FROM stg_customers
+GROUP BY created_date;

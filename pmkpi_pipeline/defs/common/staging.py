@@ -1,10 +1,11 @@
 """The ``stg_<source>`` asset factory: refresh a source's typed views and validate the range.
 
-Each source's views are SQL in ``defs/<source>/staging.sql``; a materialisation is cheap: it (re)creates the
-views, checks the partition range (every money row has a currency with a known rate) and
-reports row counts per day range. It also records the range in ``landed_days``, so KPI windows
-can tell a day with no activity from a day that was never landed. Money in a currency without a configured rate stops the run
-with the offending rows named.
+Each source's views are SQL in ``defs/<source>/staging.sql``: the ``stg_*`` views type the raw tables, and
+the ``int_*`` views after them are the building blocks the KPI formulas share (active spans, revenue, leads
+and spend per day, ...). A materialisation is cheap: it (re)creates the views in file order, checks the
+partition range (every money row has a currency with a known rate) and reports row counts per day range.
+It also records the range in ``landed_days``, so KPI windows can tell a day with no activity from a day that
+was never landed. Money in a currency without a configured rate stops the run with the offending rows named.
 """
 
 import re
@@ -71,11 +72,18 @@ def audit_currencies(con, audits: Sequence[tuple[str, str]], cfg: KpiSettings) -
             )
 
 
-def build_staging_asset(source: str, date_columns: Mapping[str, str],
+def count_rows(con, view: str, date_column: str | None, start, end) -> int:
+    """Rows of ``view`` whose ``date_column`` is in ``start..end``; every row when ``date_column`` is None."""
+    where, params = ("", []) if date_column is None else (f" WHERE {date_column} BETWEEN ? AND ?", [start, end])
+    return con.execute(f"SELECT count(*) FROM {view}{where}", params).fetchone()[0]
+
+
+def build_staging_asset(source: str, date_columns: Mapping[str, str | None],
                         currency_audits: Sequence[tuple[str, str]] = ()):
     """The ``stg_<source>`` asset: refresh the source's views and validate the run's range.
 
-    ``date_columns`` names each view's local-date column (for per-range row counts);
+    ``date_columns`` names each view's local-date column (for per-range row counts; None counts every row
+    of a view without one, e.g. spans);
     ``currency_audits`` list the source's money rows (see :func:`audit_currencies`).
     """
 
@@ -88,7 +96,7 @@ def build_staging_asset(source: str, date_columns: Mapping[str, str],
         tags={"layer": "staging", "source": source},
         kinds={"duckdb"},
         description=f"Typed staging views over raw_{source}: local dates in PMKPI_TIMEZONE, money in "
-        "the reporting currency. Views: "
+        "the reporting currency; then the int_* building blocks the KPIs share. Views: "
         + ", ".join(date_columns) + ".",
     )
     def _staging(context: AssetExecutionContext, warehouse: WarehouseResource,
@@ -104,9 +112,7 @@ def build_staging_asset(source: str, date_columns: Mapping[str, str],
             counts = {}
             for name, sql in views.items():
                 con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
-                counts[name] = con.execute(
-                    f"SELECT count(*) FROM {name} WHERE {date_columns[name]} BETWEEN ? AND ?", [start, end]
-                ).fetchone()[0]
+                counts[name] = count_rows(con, name, date_columns[name], start, end)
         context.log.info(f"stg_{source} {start}..{end}: {counts}")
         return MaterializeResult(metadata={
             "partition_range": f"{start}..{end}",

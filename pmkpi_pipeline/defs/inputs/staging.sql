@@ -22,3 +22,9 @@ SELECT CAST(d.day AS DATE) AS date, m.market,
        m.total_sales / day(last_day(m.month_start)) AS daily_sales
 FROM months m,
      LATERAL generate_series(m.month_start, last_day(m.month_start), INTERVAL 1 DAY) AS d(day);
+
+-- Intermediate view: marketing and sales spend per day, all channels, in the reporting currency.
+CREATE OR REPLACE VIEW int_spend_daily AS
+SELECT date AS day, sum(amount) AS spend
+FROM stg_marketing_spend
+GROUP BY date;

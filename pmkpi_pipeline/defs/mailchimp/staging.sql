@@ -10,3 +10,9 @@ CREATE OR REPLACE VIEW stg_mailchimp_list_activity AS
 SELECT date, list_id, subs, other_adds, unsubs, other_removes, emails_sent,
        unique_opens, recipient_clicks, hard_bounce, soft_bounce
 FROM raw_mailchimp_list_activity;
+
+-- Intermediate view: new leads (subs + other_adds) per day, all lists.
+CREATE OR REPLACE VIEW int_leads_daily AS
+SELECT date AS day, sum(coalesce(subs, 0) + coalesce(other_adds, 0)) AS leads
+FROM stg_mailchimp_list_activity
+GROUP BY date;

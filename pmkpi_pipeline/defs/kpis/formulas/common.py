@@ -1,14 +1,23 @@
 """Shared SQL building blocks of the KPI formulas, each written once.
 
-Every formula is one set-based DuckDB query over the ``stg_*`` views that computes all days of a
-range at once. The queries are assembled from the common table expressions (CTEs) below:
+Every formula is one set-based DuckDB query that computes all days of a range at once. It reads the
+``stg_*`` views and the ``int_*`` views built on them by the staging assets (``defs/<source>/staging.sql``):
+the building blocks that are facts of the warehouse rather than of one query live there, queryable
+by an analyst:
+
+- ``int_active_spans(customer_id, span_start, span_end)`` — when each customer is active;
+- ``int_revenue_events(customer_id, day, amount, paid_invoices, refunds)`` and
+  ``int_revenue_daily(day, revenue, paid_invoices, refunds)`` — paid invoices minus refunds;
+- ``int_new_customers_daily(day, new_customers)``, ``int_leads_daily(day, leads)``,
+  ``int_spend_daily(day, spend)`` — marketing facts per day;
+- ``int_ga4_traffic_daily(day, sessions, engaged_sessions, screen_page_views, session_seconds)``.
+
+The parts that depend on the range or the window are common table expressions (CTEs) built below:
 
 - :func:`calendar` — the days ``start..end``, one row per partition day ``D``;
 - :func:`windowed_sums` — Σ of daily facts over each day's trailing window ``D-(w-1) .. D``;
-- :func:`active_spans` / :func:`active_counts` — customers active at the end of each day;
+- :func:`active_counts` — customers active at the end of each day;
 - :func:`churn_counts` — customers active at the end of ``D-w`` and how many of them are gone at ``D``;
-- :func:`revenue_events` / :func:`revenue_daily` — paid invoices minus refunds;
-- :func:`leads_daily`, :func:`spend_daily`, :func:`new_customers_daily` — marketing facts per day;
 
 plus :func:`ratio_columns`, which turns a numerator and a denominator into the ``value``,
 ``numerator``, ``denominator`` and ``null_reason`` columns, and :func:`run_formulas`, which runs a
@@ -44,9 +53,6 @@ KPI_COLUMNS: tuple[str, ...] = (
     "dimension", "dimension_value", "null_reason", "details",
 )
 
-# The end of an open-ended subscription span ("ended_date IS NULL").
-OPEN_END = "DATE '9999-12-31'"
-
 
 # --------------------------------------------------------------------------- SQL literals
 
@@ -68,7 +74,7 @@ def sql_text_list(values: Iterable[str]) -> str:
 
 def with_ctes(*ctes: str) -> str:
     """``WITH cte1, cte2, ...`` from CTE definitions (each ``name AS (...)``)."""
-    return "WITH " + ",\n".join(ctes)
+    return "WITH " + ",\n    ".join(ctes)
 
 
 def window_days(kpi_id: str, cfg: KpiSettings) -> int:
@@ -109,35 +115,6 @@ def windowed_sums(name: str, daily: str, measures: Sequence[str], window: int) -
 def active_at(day: str, alias: str = "s") -> str:
     """Predicate: subscription ``alias`` is active at the end of ``day`` (dates are local)."""
     return f"({alias}.started_date <= {day} AND ({alias}.ended_date IS NULL OR {alias}.ended_date > {day}))"
-
-
-def active_spans() -> str:
-    """CTE ``active_spans(customer_id, span_start, span_end)``: when each customer is active.
-
-    A customer is active at the end of ``D`` when ``span_start <= D < span_end`` for one of their
-    spans; a span is the union of overlapping or back-to-back subscriptions, so a customer's spans
-    never overlap (``span_end`` is ``9999-12-31`` while a subscription is open).
-    """
-    return f"""subscription_spans AS (
-        SELECT customer_id, started_date AS span_start, coalesce(ended_date, {OPEN_END}) AS span_end
-        FROM stg_subscriptions
-        WHERE started_date IS NOT NULL AND coalesce(ended_date, {OPEN_END}) > started_date),
-    subscription_spans_marked AS (
-        SELECT *,
-               -- a new span starts when no earlier subscription of the customer reaches this start
-               CASE WHEN span_start <= max(span_end) OVER (
-                        PARTITION BY customer_id ORDER BY span_start, span_end
-                        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
-                    THEN 0 ELSE 1 END AS opens_span
-        FROM subscription_spans),
-    subscription_spans_numbered AS (
-        SELECT *, sum(opens_span) OVER (PARTITION BY customer_id ORDER BY span_start, span_end
-                                        ROWS UNBOUNDED PRECEDING) AS span_no
-        FROM subscription_spans_marked),
-    active_spans AS (
-        SELECT customer_id, min(span_start) AS span_start, max(span_end) AS span_end
-        FROM subscription_spans_numbered
-        GROUP BY customer_id, span_no)"""
 
 
 def overlap(left: str, right: str, carry: str = "") -> str:
@@ -184,7 +161,7 @@ def covering_counts(name: str, spans: str, start: date, end: date, key: str | No
     """
     k = f"{key}, " if key else ""
     overlaps = f"span_start <= {sql_date(end)} AND span_end > {sql_date(start)}"
-    keyed_join = f"CROSS JOIN {keys} k " if key else ""
+    keyed_join = f" CROSS JOIN {keys} k" if key else ""
     keyed_match = f" AND ch.{key} IS NOT DISTINCT FROM k.{key}" if key else ""
     return f"""{name}_changes AS (
         SELECT {k}greatest(span_start, {sql_date(start)}) AS day, count(*) AS change
@@ -193,10 +170,10 @@ def covering_counts(name: str, spans: str, start: date, end: date, key: str | No
         SELECT {k}span_end AS day, -count(*) AS change
         FROM {spans} WHERE {overlaps} AND span_end <= {sql_date(end)} GROUP BY ALL),
     {name} AS (
-        SELECT c.day, {'k.' + k if key else ''}
+        SELECT c.day,{f' k.{key},' if key else ''}
                sum(coalesce(sum(ch.change), 0)) OVER (
                    {'PARTITION BY k.' + key if key else ''} ORDER BY c.day) AS n
-        FROM calendar c {keyed_join}
+        FROM calendar c{keyed_join}
         LEFT JOIN {name}_changes ch ON ch.day = c.day{keyed_match}
         GROUP BY c.day{', k.' + key if key else ''})"""
 
@@ -204,9 +181,9 @@ def covering_counts(name: str, spans: str, start: date, end: date, key: str | No
 def active_counts(start: date, end: date) -> str:
     """CTEs ending in ``active_counts(day, n)``: customers active at the end of each calendar day.
 
-    Requires ``calendar`` and :func:`active_spans`.
+    Requires ``calendar``; reads the view ``int_active_spans``.
     """
-    return covering_counts("active_counts", "active_spans", start, end)
+    return covering_counts("active_counts", "int_active_spans", start, end)
 
 
 def churn_counts(window: int, start: date, end: date) -> str:
@@ -215,74 +192,20 @@ def churn_counts(window: int, start: date, end: date) -> str:
     ``active_before`` = customers active at the end of ``D-window`` (the day before the window);
     ``churned`` = those of them with no active subscription at the end of ``D``, i.e.
     ``active_before`` minus the retained ones, active at the end of both days. Requires
-    ``calendar`` and :func:`active_spans`.
+    ``calendar``; reads the view ``int_active_spans``.
     """
     return f"""active_before_spans AS (
         -- D in [span_start + w, span_end + w): the customer was active at the end of D - w
         SELECT customer_id, span_start + {window} AS span_start, span_end + {window} AS span_end
-        FROM active_spans),
+        FROM int_active_spans),
     retained_spans AS (
         -- active at the end of D - w and at the end of D
-        {overlap("active_before_spans", "active_spans")}),
+        {overlap("active_before_spans", "int_active_spans")}),
     {covering_counts("active_before_counts", "active_before_spans", start, end)},
     {covering_counts("retained_counts", "retained_spans", start, end)},
     churn_counts AS (
         SELECT b.day, b.n AS active_before, b.n - r.n AS churned
         FROM active_before_counts b JOIN retained_counts r ON r.day = b.day)"""
-
-
-def new_customers_daily() -> str:
-    """CTE ``new_customers_daily(day, new_customers)``: customers created per local day."""
-    return """new_customers_daily AS (
-        SELECT created_date AS day, count(*) AS new_customers
-        FROM stg_customers
-        GROUP BY created_date)"""
-
-
-# --------------------------------------------------------------------------- revenue, leads, spend
-
-def revenue_events() -> str:
-    """CTE ``revenue_events(customer_id, day, amount, paid_invoices, refunds)``: signed money events.
-
-    A paid invoice (``status='paid'``) counts ``+amount`` on its paid day, a refund ``-amount``
-    on its created day; amounts are already in the reporting currency.
-    """
-    return """revenue_events AS (
-        SELECT customer_id, paid_date AS day, amount, 1 AS paid_invoices, 0 AS refunds
-        FROM stg_invoices
-        WHERE status = 'paid' AND paid_date IS NOT NULL
-        UNION ALL
-        SELECT customer_id, created_date AS day, -amount AS amount, 0 AS paid_invoices, 1 AS refunds
-        FROM stg_refunds)"""
-
-
-def revenue_daily() -> str:
-    """CTEs ending in ``revenue_daily(day, revenue, paid_invoices, refunds)``: revenue per day.
-
-    Revenue = Σ paid invoice amounts (by paid day) − Σ refund amounts (by refund day).
-    """
-    return f"""{revenue_events()},
-    revenue_daily AS (
-        SELECT day, sum(amount) AS revenue, sum(paid_invoices) AS paid_invoices,
-               sum(refunds) AS refunds
-        FROM revenue_events
-        GROUP BY day)"""
-
-
-def leads_daily() -> str:
-    """CTE ``leads_daily(day, leads)``: new Mailchimp leads (subs + other_adds) per day, all lists."""
-    return """leads_daily AS (
-        SELECT date AS day, sum(coalesce(subs, 0) + coalesce(other_adds, 0)) AS leads
-        FROM stg_mailchimp_list_activity
-        GROUP BY date)"""
-
-
-def spend_daily() -> str:
-    """CTE ``spend_daily(day, spend)``: marketing and sales spend per day, all channels."""
-    return """spend_daily AS (
-        SELECT date AS day, sum(amount) AS spend
-        FROM stg_marketing_spend
-        GROUP BY date)"""
 
 
 # --------------------------------------------------------------------------- output

@@ -1,6 +1,7 @@
 """Customer KPIs from the billing database: surveys, churn and retention, product usage, time to value.
 
-"Active at the end of D" and the churn counts come from :mod:`.common`. Product usage is read
+"Active at the end of D" is the view ``int_active_spans`` (billing staging); the active and churn counts
+per day come from :mod:`.common`. Product usage is read
 from ``stg_product_events`` left to the events that can count for a day at whose end their
 customer is active (:func:`_product_events`); a count of them in D's window, capped or not,
 becomes spans of days (:func:`.common.capped_count_spans`), never one row per (customer, day),
@@ -15,13 +16,10 @@ from __future__ import annotations
 
 from datetime import date
 
-import duckdb
-import pandas as pd
-
 from ....lib.settings import KpiSettings
 from .common import (
-    active_counts, active_spans, calendar, capped_count_spans, churn_counts, covering_counts, in_window, overlap,
-    ratio_columns, run_formulas, sql_date, sql_text, window_days, windowed_sums, with_ctes,
+    active_counts, calendar, capped_count_spans, churn_counts, covering_counts, in_window, overlap,
+    ratio_columns, sql_date, sql_text, window_days, windowed_sums, with_ctes,
 )
 
 _NO_ACTIVE = sql_text("denominator 0: no customers active at end of D")
@@ -71,7 +69,7 @@ def csat(start: date, end: date, cfg: KpiSettings) -> str:
 def churn_rate(start: date, end: date, cfg: KpiSettings) -> str:
     """Customers active at end of D−w with none active at end of D / customers active at end of D−w × 100."""
     window = window_days("churn_rate", cfg)
-    return f"""{with_ctes(calendar(start, end), active_spans(), churn_counts(window, start, end))}
+    return f"""{with_ctes(calendar(start, end), churn_counts(window, start, end))}
         SELECT day AS date,
                {ratio_columns("churned", "active_before", _no_active_before(window))}
         FROM churn_counts"""
@@ -84,14 +82,13 @@ def retention_rate(start: date, end: date, cfg: KpiSettings) -> str:
     who come back after the day before the window count as retained, so the value can exceed 100.
     """
     window = window_days("retention_rate", cfg)
-    return f"""{with_ctes(calendar(start, end), active_spans(), active_counts(start, end),
-                          churn_counts(window, start, end))},
+    return f"""{with_ctes(calendar(start, end), active_counts(start, end), churn_counts(window, start, end))},
     new_customer_spans AS (
         -- D in [created_date, created_date + w): the customer was created in D's window
         SELECT customer_id, created_date AS span_start, created_date + {window} AS span_end
         FROM stg_customers WHERE created_date IS NOT NULL),
     new_active_spans AS (
-        {overlap("new_customer_spans", "active_spans")}),
+        {overlap("new_customer_spans", "int_active_spans")}),
     {covering_counts("new_active_counts", "new_active_spans", start, end)}
         SELECT a.day AS date,
                {ratio_columns("a.n - na.n", "k.active_before", _no_active_before(window))}
@@ -116,19 +113,19 @@ def _product_events(start: date, end: date, window: int, feature_uses_only: bool
 
     An event on day ``u`` is in the windows of the days ``[u, u + window)`` and counts for such a
     day ``D`` only when the customer is active at the end of ``D``: each event is kept once for
-    each active span ``[active_start, active_end)`` of its customer (see :func:`.common.active_spans`)
+    each active span ``[active_start, active_end)`` of its customer (view ``int_active_spans``)
     that has such a day ``D`` in ``start..end``, and the spans of days it counts for are cut to
     that active span. Counted per active span, the events left out change no count, capped ones
     included (:func:`.common.capped_count_spans`): were a left-out event on or before a day ``D``
     of the active span that an earlier kept event counts for, ``D`` would be in its window too.
-    With ``feature_uses_only``, only ``feature_used:`` events. Requires ``active_spans``.
+    With ``feature_uses_only``, only ``feature_used:`` events.
     """
     feature_uses = "e.feature IS NOT NULL AND " if feature_uses_only else ""
     return f"""product_events AS (
         SELECT e.customer_id, a.span_start AS active_start, a.span_end AS active_end,
                e.event_name, e.feature, e.occurred_date AS day
         FROM stg_product_events e
-        JOIN active_spans a
+        JOIN int_active_spans a
           ON a.customer_id = e.customer_id
          -- active at the end of a day in [occurred_date, occurred_date + w) within start..end
          AND a.span_start <= least(e.occurred_date + {window - 1}, {sql_date(end)})
@@ -157,7 +154,7 @@ def feature_adoption_rate(start: date, end: date, cfg: KpiSettings) -> str:
     in ``D``'s window (a count capped at 1), counted per day.
     """
     window = window_days("feature_adoption_rate", cfg)
-    return f"""{with_ctes(calendar(start, end), _features(cfg), active_spans(), active_counts(start, end),
+    return f"""{with_ctes(calendar(start, end), _features(cfg), active_counts(start, end),
                           _product_events(start, end, window, feature_uses_only=True))},
     adoption_uses AS (
         -- the uses that make an adopter: of a counted feature, and (feature NULL) of any feature
@@ -195,7 +192,7 @@ def customer_engagement_score(start: date, end: date, cfg: KpiSettings) -> str:
     """
     window = window_days("customer_engagement_score", cfg)
     full_days = full_logins = 20
-    return f"""{with_ctes(calendar(start, end), _features(cfg), active_spans(), active_counts(start, end),
+    return f"""{with_ctes(calendar(start, end), _features(cfg), active_counts(start, end),
                           _product_events(start, end, window))},
     total_features AS (SELECT count(*) AS n FROM features),
     event_days AS (
@@ -239,19 +236,3 @@ def time_to_value(start: date, end: date, cfg: KpiSettings) -> str:
         LEFT JOIN stg_customers cu
                ON {in_window("cu.activated_date", window)} AND cu.activated_at IS NOT NULL
         GROUP BY c.day"""
-
-
-FORMULAS = {
-    "nps": nps,
-    "csat": csat,
-    "churn_rate": churn_rate,
-    "retention_rate": retention_rate,
-    "feature_adoption_rate": feature_adoption_rate,
-    "customer_engagement_score": customer_engagement_score,
-    "time_to_value": time_to_value,
-}
-
-
-def compute(con: duckdb.DuckDBPyConnection, start: date, end: date, cfg: KpiSettings) -> pd.DataFrame:
-    """Rows of every customer KPI for every day ``start..end`` (feature adoption also per feature)."""
-    return run_formulas(con, FORMULAS, start, end, cfg)

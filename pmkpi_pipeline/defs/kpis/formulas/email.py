@@ -8,11 +8,8 @@ from __future__ import annotations
 
 from datetime import date
 
-import duckdb
-import pandas as pd
-
 from ....lib.settings import KpiSettings
-from .common import calendar, ratio_columns, run_formulas, window_days, windowed_sums, with_ctes
+from .common import calendar, ratio_columns, window_days, windowed_sums, with_ctes
 
 
 def _campaign_ratio(kpi: str, measure: str, start: date, end: date, cfg: KpiSettings) -> str:
@@ -44,11 +41,3 @@ def email_open_rate(start: date, end: date, cfg: KpiSettings) -> str:
 def email_click_rate(start: date, end: date, cfg: KpiSettings) -> str:
     """unique subscriber clicks / (emails sent − hard − soft bounces) × 100, campaigns sent in the window."""
     return _campaign_ratio("email_click_rate", "unique_subscriber_clicks", start, end, cfg)
-
-
-FORMULAS = {"email_open_rate": email_open_rate, "email_click_rate": email_click_rate}
-
-
-def compute(con: duckdb.DuckDBPyConnection, start: date, end: date, cfg: KpiSettings) -> pd.DataFrame:
-    """Rows of both email KPIs for every day ``start..end``."""
-    return run_formulas(con, FORMULAS, start, end, cfg)

@@ -1,24 +1,19 @@
 """Marketing KPIs: leads, acquisition cost, social engagement, return on marketing and market share.
 
-Window facts (all summed over the trailing window of D): marketing spend (all channels, from
-``stg_marketing_spend``), new leads (Mailchimp ``subs + other_adds``, all lists), new customers
-(``stg_customers.created_date``), revenue (:func:`.common.revenue_daily`) and industry sales
-(``stg_industry_sales_daily``, months already pro-rated to days, all markets). A sum over days
-without rows is 0; only a 0 denominator makes a value NULL.
+Window facts (all summed over the trailing window of D) from the daily views of the staging layer:
+marketing spend (``int_spend_daily``, all channels), new leads (``int_leads_daily``: Mailchimp
+``subs + other_adds``, all lists), new customers (``int_new_customers_daily``, by ``created_date``),
+revenue (``int_revenue_daily``) and industry sales (``stg_industry_sales_daily``, months already
+pro-rated to days, all markets). A sum over days without rows is 0; only a 0 denominator makes a
+value NULL.
 """
 
 from __future__ import annotations
 
 from datetime import date
 
-import duckdb
-import pandas as pd
-
 from ....lib.settings import KpiSettings
-from .common import (
-    calendar, in_window, leads_daily, new_customers_daily, ratio_columns, revenue_events, revenue_daily,
-    run_formulas, spend_daily, sql_text, window_days, windowed_sums, with_ctes,
-)
+from .common import calendar, in_window, ratio_columns, sql_text, window_days, windowed_sums, with_ctes
 
 _NO_LEADS = sql_text("denominator 0: no new leads in window")
 
@@ -26,16 +21,15 @@ _NO_LEADS = sql_text("denominator 0: no new leads in window")
 def _window_ratio(kpi: str, numerator: str, denominator: str, reason: str, scale: float,
                   start: date, end: date, cfg: KpiSettings) -> str:
     """A ratio of two window facts (columns of ``marketing_window``) for every day of the range."""
-    return f"""{with_ctes(calendar(start, end), spend_daily(), leads_daily(), new_customers_daily(),
-                          revenue_daily())},
+    return f"""{with_ctes(calendar(start, end))},
     industry_daily AS (
         SELECT date AS day, sum(daily_sales) AS industry_sales
         FROM stg_industry_sales_daily GROUP BY date),
     marketing_daily AS (
-        SELECT day, spend FROM spend_daily
-        UNION ALL BY NAME SELECT day, leads FROM leads_daily
-        UNION ALL BY NAME SELECT day, new_customers FROM new_customers_daily
-        UNION ALL BY NAME SELECT day, revenue FROM revenue_daily
+        SELECT day, spend FROM int_spend_daily
+        UNION ALL BY NAME SELECT day, leads FROM int_leads_daily
+        UNION ALL BY NAME SELECT day, new_customers FROM int_new_customers_daily
+        UNION ALL BY NAME SELECT day, revenue FROM int_revenue_daily
         UNION ALL BY NAME SELECT day, industry_sales FROM industry_daily),
     {windowed_sums("marketing_window", "marketing_daily",
                    ["spend", "leads", "new_customers", "revenue", "industry_sales"], window_days(kpi, cfg))}
@@ -80,12 +74,12 @@ def social_engagement_rate(start: date, end: date, cfg: KpiSettings) -> str:
 def romi(start: date, end: date, cfg: KpiSettings) -> str:
     """(attributed revenue in window − spend in window) / spend in window × 100.
 
-    Attributed revenue: revenue in the window (paid invoices − refunds, see the module docstring)
+    Attributed revenue: revenue in the window (paid invoices − refunds, ``int_revenue_events``)
     of customers created in the window whose acquisition_channel had spend > 0 in the window.
     Spend is all channels. numerator = attributed revenue − spend, denominator = spend.
     """
     window = window_days("romi", cfg)
-    return f"""{with_ctes(calendar(start, end), revenue_events())},
+    return f"""{with_ctes(calendar(start, end))},
     channel_spend AS (
         -- spend per channel in each day's window
         SELECT c.day, s.channel, sum(s.amount) AS spend
@@ -105,24 +99,9 @@ def romi(start: date, end: date, cfg: KpiSettings) -> str:
     attributed_revenue AS (
         SELECT a.day, sum(r.amount) AS revenue
         FROM attributed_customers a
-        JOIN revenue_events r ON r.customer_id = a.customer_id AND {in_window("r.day", window, "a.day")}
+        JOIN int_revenue_events r ON r.customer_id = a.customer_id AND {in_window("r.day", window, "a.day")}
         GROUP BY a.day)
         SELECT w.day AS date,
                {ratio_columns("coalesce(ar.revenue, 0) - w.spend", "w.spend",
                               sql_text("denominator 0: no marketing spend in window"))}
         FROM window_spend w LEFT JOIN attributed_revenue ar ON ar.day = w.day"""
-
-
-FORMULAS = {
-    "lead_conversion_rate": lead_conversion_rate,
-    "cost_per_lead": cost_per_lead,
-    "social_engagement_rate": social_engagement_rate,
-    "cac": cac,
-    "romi": romi,
-    "market_share": market_share,
-}
-
-
-def compute(con: duckdb.DuckDBPyConnection, start: date, end: date, cfg: KpiSettings) -> pd.DataFrame:
-    """Rows of every marketing KPI for every day ``start..end``."""
-    return run_formulas(con, FORMULAS, start, end, cfg)

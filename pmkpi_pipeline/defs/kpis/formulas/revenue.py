@@ -1,20 +1,18 @@
 """Revenue KPIs from the billing database: ARPU, CLV, refund (return) rate and MRR with its movements.
 
-"Revenue in window" (:func:`.common.revenue_daily`) = Σ amount of invoices with status 'paid' and
-paid_date in the window − Σ amount of refunds created in the window (reporting currency).
+"Revenue in window" = Σ over the window of the view ``int_revenue_daily`` (billing staging): Σ amount of
+invoices with status 'paid' and paid_date in the window − Σ amount of refunds created in the window
+(reporting currency). Customers active at the end of D are counted from the view ``int_active_spans``.
 """
 
 from __future__ import annotations
 
 from datetime import date
 
-import duckdb
-import pandas as pd
-
 from ....lib.settings import KpiSettings
 from .common import (
-    active_at, active_counts, active_spans, calendar, churn_counts, ratio_columns,
-    revenue_daily, run_formulas, sql_date, sql_text, window_days, windowed_sums, with_ctes,
+    active_at, active_counts, calendar, churn_counts, ratio_columns, sql_date, sql_text, window_days, windowed_sums,
+    with_ctes,
 )
 
 MOVEMENTS = ("new", "expansion", "contraction", "churned")
@@ -25,9 +23,7 @@ def _revenue_per_active(window: int, start: date, end: date) -> str:
 
     ``revenue`` = revenue in the window, ``active`` = customers active at the end of D.
     """
-    return f"""{revenue_daily()},
-    {windowed_sums("revenue_window", "revenue_daily", ["revenue"], window)},
-    {active_spans()},
+    return f"""{windowed_sums("revenue_window", "int_revenue_daily", ["revenue"], window)},
     {active_counts(start, end)},
     revenue_per_active AS (
         SELECT r.day, r.revenue, a.n AS active
@@ -75,8 +71,8 @@ def clv(start: date, end: date, cfg: KpiSettings) -> str:
 def return_rate(start: date, end: date, cfg: KpiSettings) -> str:
     """Refunds created in window / paid invoices (paid_date) in window × 100, as counts."""
     window = window_days("return_rate", cfg)
-    return f"""{with_ctes(calendar(start, end), revenue_daily(),
-                          windowed_sums("money_window", "revenue_daily", ["paid_invoices", "refunds"], window))}
+    return f"""{with_ctes(calendar(start, end),
+                          windowed_sums("money_window", "int_revenue_daily", ["paid_invoices", "refunds"], window))}
         SELECT day AS date,
                {ratio_columns("refunds", "paid_invoices", sql_text("denominator 0: no paid invoices in window"))}
         FROM money_window"""
@@ -129,11 +125,3 @@ def mrr(start: date, end: date, cfg: KpiSettings) -> str:
                CAST(json_object({details}) AS VARCHAR) AS details
         FROM mrr_total t JOIN movements USING (day)
         UNION ALL {movement_rows}"""
-
-
-FORMULAS = {"arpu": arpu, "clv": clv, "return_rate": return_rate, "mrr": mrr}
-
-
-def compute(con: duckdb.DuckDBPyConnection, start: date, end: date, cfg: KpiSettings) -> pd.DataFrame:
-    """Rows of every revenue KPI for every day ``start..end`` (MRR also per movement)."""
-    return run_formulas(con, FORMULAS, start, end, cfg)

@@ -1,9 +1,9 @@
 """Web KPIs from GA4, each on the day itself: sessions, pages, conversion, cart and content views.
 
-Reads ``stg_ga4_traffic`` (date × channel; sessions and page views are additive over channels),
-``stg_ga4_pages`` (date × page path), ``stg_ga4_events`` (date × event name) and
-``stg_ga4_totals`` (one row per date: users of the whole property — users are never summed over
-channels or pages).
+Reads ``int_ga4_traffic_daily`` (``stg_ga4_traffic`` summed over channels per day: sessions and page
+views are additive over channels), ``stg_ga4_pages`` (date × page path), ``stg_ga4_events`` (date ×
+event name) and ``stg_ga4_totals`` (one row per date: users of the whole property — users are never
+summed over channels or pages).
 """
 
 from __future__ import annotations
@@ -11,36 +11,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-import duckdb
-import pandas as pd
-
 from ....lib.settings import KpiSettings
-from .common import calendar, ratio_columns, run_formulas, sql_date, sql_text, sql_text_list, with_ctes
-
-
-def _traffic(start: date, end: date) -> str:
-    """CTE ``traffic(day, sessions, engaged_sessions, screen_page_views, session_seconds)``.
-
-    Sums over channels; ``session_seconds`` = Σ averageSessionDuration × sessions.
-    """
-    return f"""traffic AS (
-        SELECT date AS day,
-               sum(sessions) AS sessions,
-               sum(engaged_sessions) AS engaged_sessions,
-               sum(screen_page_views) AS screen_page_views,
-               sum(average_session_duration * sessions) AS session_seconds
-        FROM stg_ga4_traffic
-        WHERE date BETWEEN {sql_date(start)} AND {sql_date(end)}
-        GROUP BY date)"""
+from .common import calendar, ratio_columns, sql_date, sql_text, sql_text_list, with_ctes
 
 
 def _per_session(start: date, end: date, numerator: str, scale: float) -> str:
-    """A ratio over Σ sessions on D; ``numerator`` is an expression over ``traffic`` (alias ``t``)."""
-    return f"""{with_ctes(calendar(start, end), _traffic(start, end))}
+    """A ratio over Σ sessions on D; ``numerator`` is an expression over ``int_ga4_traffic_daily`` ``t``."""
+    return f"""{with_ctes(calendar(start, end))}
         SELECT c.day AS date,
                {ratio_columns(f"coalesce({numerator}, 0)", "coalesce(t.sessions, 0)",
                               sql_text("denominator 0: no sessions on D"), scale)}
-        FROM calendar c LEFT JOIN traffic t ON t.day = c.day"""
+        FROM calendar c LEFT JOIN int_ga4_traffic_daily t ON t.day = c.day"""
 
 
 def avg_session_duration(start: date, end: date, cfg: KpiSettings) -> str:
@@ -169,19 +150,3 @@ def onboarding_guide_views(start: date, end: date, cfg: KpiSettings) -> str:
         FROM calendar c
         LEFT JOIN path_views p ON p.day = c.day
         LEFT JOIN property_totals t ON t.day = c.day"""
-
-
-FORMULAS = {
-    "content_usage": content_usage,
-    "conversion_rate": conversion_rate,
-    "avg_session_duration": avg_session_duration,
-    "pages_per_session": pages_per_session,
-    "bounce_rate": bounce_rate,
-    "onboarding_guide_views": onboarding_guide_views,
-    "cart_abandonment_rate": cart_abandonment_rate,
-}
-
-
-def compute(con: duckdb.DuckDBPyConnection, start: date, end: date, cfg: KpiSettings) -> pd.DataFrame:
-    """Rows of every web KPI for every day ``start..end`` (one query per KPI)."""
-    return run_formulas(con, FORMULAS, start, end, cfg)
