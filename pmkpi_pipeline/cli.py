@@ -203,9 +203,10 @@ def cmd_sql(args) -> int:
     """Print the query that computes one KPI for every day of a range, as its asset runs it."""
     from .defs.kpis.catalog import BY_ID
     from .defs.kpis.formulas import UnknownKpiError, kpi_sql
-    from .lib import settings
+    from .lib.settings import load_settings
 
-    start, end = sql_range(args.start, args.end, settings.timezone())
+    settings = load_settings()
+    start, end = sql_range(args.start, args.end, settings.timezone)
     cfg = settings.kpi_settings()
     try:
         query = kpi_sql(args.kpi, start, end, cfg)
