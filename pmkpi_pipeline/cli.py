@@ -68,8 +68,8 @@ def _fmt(value) -> str:
 
 def report_rows(day: date) -> tuple[list[dict], list[dict]]:
     """The ``kpis`` rows (with target and null reason) and the failed checks of one day."""
-    from .lib import settings
     from .defs.kpis.targets import load_targets
+    from .lib import settings
     from .lib.warehouse import WarehouseResource
 
     targets = load_targets(settings.kpi_settings().targets_file)
@@ -119,7 +119,7 @@ def print_report(day: date, rows: list[dict], failed: list[dict]) -> None:
 
 def cmd_demo(args) -> int:
     """Generate the demo company, start the sandbox, backfill the demo range and print the KPIs."""
-    from .sandbox.demo import prepare_sandbox
+    from pmkpi_sandbox.demo import prepare_sandbox
 
     began = time.monotonic()
     os.environ.setdefault("PMKPI_START_DATE", DEMO_START.isoformat())
@@ -144,7 +144,7 @@ def cmd_demo(args) -> int:
 
 def cmd_sandbox(args) -> int:
     """Run the sandbox servers in the foreground and print the settings to export."""
-    from .sandbox.demo import prepare_sandbox
+    from pmkpi_sandbox.demo import prepare_sandbox
 
     with prepare_sandbox(seed=args.seed, size=args.size, start=date.fromisoformat(args.start),
                          end=date.fromisoformat(args.end), ga4_port=args.ga4_port,

@@ -112,8 +112,7 @@ def _variables_the_code_reads() -> set[str]:
     """Every ``PMKPI_*`` name the pipeline reads: its quoted literals (the sandbox only exports them)."""
     names = set()
     for path in (REPO / "pmkpi_pipeline").rglob("*.py"):
-        if "sandbox" not in path.relative_to(REPO).parts:
-            names |= set(re.findall(r"[\"'](PMKPI_[A-Z0-9_]+)[\"']", path.read_text()))
+        names |= set(re.findall(r"[\"'](PMKPI_[A-Z0-9_]+)[\"']", path.read_text()))
     return names
 
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from ..lib import settings
+from pmkpi_pipeline.lib import settings
+
 from .company import Company, generate_company
 from .servers import Sandbox, start_sandbox
 from .writers import write_billing_db, write_inputs
