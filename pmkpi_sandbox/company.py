@@ -31,6 +31,8 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
+from pmkpi_sandbox.credentials import DEMO_GA4_PROPERTY_ID
+
 ANOMALY_TARGETS = ("ga4_traffic", "signups", "email_opens", "spend")
 FEATURES = (
     "reports", "dashboards", "integrations", "alerts", "exports", "api", "sso", "automations",
@@ -122,7 +124,7 @@ class Company:
     marketing_spend: pd.DataFrame
     social_media: pd.DataFrame
     industry_sales: pd.DataFrame
-    ga4_property_id: str = "100000001"
+    ga4_property_id: str = DEMO_GA4_PROPERTY_ID
     ga4_currency: str = "USD"
 
     def billing_tables(self) -> dict[str, pd.DataFrame]:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pmkpi_pipeline.lib.settings import DEMO_MAILCHIMP_API_KEY
 from pmkpi_sandbox._http import SandboxHTTPServer
+from pmkpi_sandbox.credentials import DEMO_MAILCHIMP_API_KEY
 from pmkpi_sandbox.faults import FaultPlan
 from pmkpi_sandbox.ga4_grpc import Ga4GrpcServer
 from pmkpi_sandbox.ga4_server import Ga4Service
