@@ -1,7 +1,8 @@
 """The import fences of pyproject.toml's ``[tool.importlinter]`` hold (what ``lint-imports`` checks).
 
 The pipeline does not import the sandbox (only the CLI's ``demo`` and ``sandbox`` commands do),
-the sandbox does not import the pipeline, and ``pmkpi_pipeline.lib`` does not import ``defs``.
+the sandbox does not import the pipeline, ``pmkpi_pipeline.lib`` does not import ``defs``, and the
+sandbox company's per-source modules stay independent of one another.
 """
 
 from __future__ import annotations
