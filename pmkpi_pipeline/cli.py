@@ -122,7 +122,7 @@ def print_report(day: date, rows: list[dict], failed: list[dict]) -> None:
 
 def cmd_demo(args) -> int:
     """Generate the demo company, start the sandbox, backfill the demo range and print the KPIs."""
-    from .sandbox.demo import prepare_sandbox
+    from pmkpi_sandbox.demo import prepare_sandbox
 
     began = time.monotonic()
     os.environ.setdefault("PMKPI_START_DATE", DEMO_START.isoformat())
@@ -147,7 +147,7 @@ def cmd_demo(args) -> int:
 
 def cmd_sandbox(args) -> int:
     """Run the sandbox servers in the foreground and print the settings to export."""
-    from .sandbox.demo import prepare_sandbox
+    from pmkpi_sandbox.demo import prepare_sandbox
 
     with prepare_sandbox(seed=args.seed, size=args.size, start=date.fromisoformat(args.start),
                          end=date.fromisoformat(args.end), ga4_port=args.ga4_port,
@@ -264,10 +264,9 @@ def main(argv: list[str] | None = None) -> int:
         warnings.filterwarnings("ignore", category=category)
 
     try:
-        if args.command != "demo":  # the demo exports its own settings
-            from .lib.settings import load_settings
+        from .lib.settings import load_settings
 
-            load_settings()
+        load_settings()  # every PMKPI_* variable, validated before anything starts (the demo's too)
         return args.func(args)
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)

@@ -15,7 +15,7 @@ from support import DATA_DIR, TEST_END, TEST_START, range_tags  # noqa: E402  (s
 @pytest.fixture(scope="session")
 def sandbox():
     """The tiny sandbox company, its billing DB and CSVs, and both API servers, for the whole session."""
-    from pmkpi_pipeline.sandbox.demo import prepare_sandbox
+    from pmkpi_sandbox.demo import prepare_sandbox
 
     with prepare_sandbox(seed=11, size="tiny", start=TEST_START, end=TEST_END, data_dir=DATA_DIR) as running:
         yield running

@@ -17,8 +17,8 @@ WEB = AssetSelection.assets("raw_ga4", "stg_ga4", "kpi_web")
 def spiked_ga4(code_location):
     """A second sandbox serving the test company's GA4 with traffic ×4 on SPIKE."""
     from pmkpi_pipeline.defs.ga4.resource import GA4Resource
-    from pmkpi_pipeline.sandbox.company import Anomaly, generate_company
-    from pmkpi_pipeline.sandbox.servers import start_sandbox
+    from pmkpi_sandbox.company import Anomaly, generate_company
+    from pmkpi_sandbox.servers import start_sandbox
 
     company = generate_company(seed=11, size="tiny", start=TEST_START, end=SPIKE,
                                anomalies=[Anomaly("ga4_traffic", SPIKE, 4.0)])

@@ -116,8 +116,7 @@ def _variables_the_code_reads() -> set[str]:
     prefix = Settings.model_config["env_prefix"]
     names = {prefix + name.upper() for name, info in Settings.model_fields.items() if info.validation_alias is None}
     for path in (REPO / "pmkpi_pipeline").rglob("*.py"):
-        if "sandbox" not in path.relative_to(REPO).parts:
-            names |= set(re.findall(r"[\"'](PMKPI_[A-Z0-9_]+)[\"']", path.read_text()))
+        names |= set(re.findall(r"[\"'](PMKPI_[A-Z0-9_]+)[\"']", path.read_text()))
     return names
 
 

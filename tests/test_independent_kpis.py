@@ -8,8 +8,8 @@ from datetime import date
 
 import pandas as pd
 import pytest
-from support import TEST_END, TEST_START
 from spec_kpis import SpecKpis
+from support import TEST_END, TEST_START
 
 DAYS = (date(2025, 2, 15), date(2025, 3, 3), date(2025, 3, 31))
 
@@ -17,14 +17,14 @@ DAYS = (date(2025, 2, 15), date(2025, 3, 3), date(2025, 3, 31))
 @pytest.fixture(scope="module")
 def other_company_run(code_location, sandbox, tmp_path_factory):
     """Billing and inputs from a second company (seed 99), GA4/Mailchimp from the sandbox, one run."""
-    from support import range_tags
     from dagster import DagsterInstance, materialize
+    from support import range_tags
 
     from pmkpi_pipeline.defs.billing.resource import BillingDatabase
     from pmkpi_pipeline.defs.inputs.resource import InputsFolder
-    from pmkpi_pipeline.sandbox.company import generate_company
-    from pmkpi_pipeline.sandbox.demo import write_company
     from pmkpi_pipeline.lib.warehouse import WarehouseResource
+    from pmkpi_sandbox.company import generate_company
+    from pmkpi_sandbox.demo import write_company
 
     folder = tmp_path_factory.mktemp("other")
     other = generate_company(seed=99, size="tiny", start=TEST_START, end=TEST_END)

@@ -46,7 +46,7 @@ def _land_billing(code_location, billing_url: str, warehouse_path) -> dict:
 def test_billing_source_on_postgresql_lands_what_sqlite_lands(code_location, sandbox, pg_database, tmp_path):
     import pandas as pd
 
-    from pmkpi_pipeline.sandbox.writers import write_billing_db
+    from pmkpi_sandbox.writers import write_billing_db
 
     counts = write_billing_db(sandbox.company, pg_database)
     assert pg_database.startswith("postgresql+psycopg2://")

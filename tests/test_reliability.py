@@ -25,7 +25,7 @@ import pytest
 from dagster import AssetKey
 from support import DATA_DIR, range_tags
 
-from pmkpi_pipeline.sandbox.faults import Fault, Settling
+from pmkpi_sandbox.faults import Fault, Settling
 
 RANGE = (date(2025, 3, 1), date(2025, 3, 14))
 PARTITIONS = "2025-03-01..2025-03-14"
@@ -497,7 +497,7 @@ def _raising(error: Exception):
 
 
 def test_backoff_is_exponential_with_full_jitter_and_honours_retry_after():
-    from pmkpi_pipeline.lib.retry import Retryable, RetriesExhausted, call_with_retries
+    from pmkpi_pipeline.lib.retry import RetriesExhausted, Retryable, call_with_retries
 
     waits: list[float] = []
     answers = iter([Retryable("HTTP 503"), Retryable("HTTP 503"), Retryable("HTTP 429", retry_after=0.7),

@@ -31,7 +31,7 @@ def pg_billing(sandbox):
     """A billing database in the test PostgreSQL server, owned by a role with a fresh password."""
     import sqlalchemy as sa
 
-    from pmkpi_pipeline.sandbox.writers import write_billing_db
+    from pmkpi_sandbox.writers import write_billing_db
 
     admin_url = os.environ.get("PMKPI_TEST_PG_URL")
     if not admin_url:
@@ -94,8 +94,8 @@ def test_no_secret_in_logs_metadata_errors_or_cli_output(code_location, sandbox,
                                                          monkeypatch, capfd):
     from dagster import DagsterInstance, materialize
 
-    from pmkpi_pipeline.sandbox.servers import start_sandbox
     from pmkpi_pipeline.lib.warehouse import WarehouseResource
+    from pmkpi_sandbox.servers import start_sandbox
 
     pg_url, password = pg_billing
     api_key = f"{secrets.token_hex(16)}-us7"

@@ -31,7 +31,6 @@ MAILCHIMP_SETTLING_DAYS = 7
 schedule re-pulls this many days before yesterday, and a re-pull that changes a number older
 than this is recorded as a settled change."""
 ALL_GROUPS = "*"
-DEMO_MAILCHIMP_API_KEY = "0123456789abcdef0123456789abcdef-us1"
 
 # Dagster's own rules: an owner is an e-mail address or "team:<name>"; a tag value is at most 63
 # characters of [A-Za-z0-9_.-]; a tag key is an optional "prefix/" and a name of the same characters.

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from pmkpi_pipeline.sandbox import writers
-from pmkpi_pipeline.sandbox.company import SIZES, Anomaly, Company, generate_company
-from pmkpi_pipeline.sandbox.writers import write_billing_db, write_inputs
+from pmkpi_sandbox import writers
+from pmkpi_sandbox.company import SIZES, Anomaly, Company, generate_company
+from pmkpi_sandbox.writers import write_billing_db, write_inputs
 
 START, END = date(2025, 1, 1), date(2025, 3, 1)
 SPIKE_DAY = pd.Timestamp("2025-02-05")

@@ -16,12 +16,13 @@ from google.analytics.data_v1beta.types import OrderBy, RunReportResponse
 from google.api_core import exceptions as gexc
 from google.auth.credentials import AnonymousCredentials
 from google.rpc import error_details_pb2
+
 # The REST test's company, reports and its sandbox fixtures (one sandbox per module, plan reset per test)
 from test_servers import COMPANY, _expected, _request, _table, fresh_plan, sandbox  # noqa: F401
 
-from pmkpi_pipeline.sandbox.faults import Fault
-from pmkpi_pipeline.sandbox.ga4_grpc import RESPONSE, Ga4GrpcServer, connect, encode_rows
-from pmkpi_pipeline.sandbox.servers import start_sandbox
+from pmkpi_sandbox.faults import Fault
+from pmkpi_sandbox.ga4_grpc import RESPONSE, Ga4GrpcServer, connect, encode_rows
+from pmkpi_sandbox.servers import start_sandbox
 
 REPORTS = [
     ("ga4_traffic", ["date", "sessionDefaultChannelGroup"]),

@@ -24,11 +24,11 @@ from google.auth.credentials import AnonymousCredentials
 from google.protobuf.json_format import ParseError
 from mailchimp_marketing.api_client import ApiClientError
 
-from pmkpi_pipeline.sandbox.faults import Fault, FaultPlan
-from pmkpi_pipeline.sandbox._http import ApiError
-from pmkpi_pipeline.sandbox.ga4_server import parse_query
-from pmkpi_pipeline.sandbox.servers import start_sandbox
-from pmkpi_pipeline.lib.settings import DEMO_MAILCHIMP_API_KEY
+from pmkpi_sandbox._http import ApiError
+from pmkpi_sandbox.credentials import DEMO_MAILCHIMP_API_KEY
+from pmkpi_sandbox.faults import Fault, FaultPlan
+from pmkpi_sandbox.ga4_server import parse_query
+from pmkpi_sandbox.servers import start_sandbox
 
 PROPERTY = "424242"
 DAYS = pd.date_range("2025-03-01", periods=4)

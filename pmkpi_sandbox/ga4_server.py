@@ -11,7 +11,7 @@ Quota tokens are charged per request and a used-up token quota answers 429
 
 :meth:`Ga4Service.report` computes an answer as a wire-neutral :class:`Report` (headers, the
 page of rows, ``rowCount``, metadata); this module renders it as JSON and
-:mod:`pmkpi_pipeline.sandbox.ga4_grpc` as the protobuf message of the gRPC API.
+:mod:`pmkpi_sandbox.ga4_grpc` as the protobuf message of the gRPC API.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from pmkpi_pipeline.sandbox._http import ApiError, Handler, Reply, Request, Service
-from pmkpi_pipeline.sandbox.faults import Fault, FaultPlan
+from pmkpi_sandbox._http import ApiError, Handler, Reply, Request, Service
+from pmkpi_sandbox.faults import Fault, FaultPlan
 
 DATASETS = {
     frozenset({"date", "sessionDefaultChannelGroup"}): "ga4_traffic",

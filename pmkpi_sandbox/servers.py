@@ -4,19 +4,19 @@
         os.environ.update(sandbox.env())  # the pipeline now talks to the sandbox
 
 GA4 is served twice from one service: over REST/JSON (``ga4_endpoint``, what ``env()`` exports)
-and over gRPC (``ga4_grpc_endpoint``; see :mod:`pmkpi_pipeline.sandbox.ga4_grpc`).
+and over gRPC (``ga4_grpc_endpoint``; see :mod:`pmkpi_sandbox.ga4_grpc`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pmkpi_pipeline.sandbox._http import SandboxHTTPServer
-from pmkpi_pipeline.sandbox.faults import FaultPlan
-from pmkpi_pipeline.sandbox.ga4_grpc import Ga4GrpcServer
-from pmkpi_pipeline.sandbox.ga4_server import Ga4Service
-from pmkpi_pipeline.sandbox.mailchimp_server import MailchimpService
-from pmkpi_pipeline.lib.settings import DEMO_MAILCHIMP_API_KEY
+from pmkpi_sandbox._http import SandboxHTTPServer
+from pmkpi_sandbox.credentials import DEMO_MAILCHIMP_API_KEY
+from pmkpi_sandbox.faults import FaultPlan
+from pmkpi_sandbox.ga4_grpc import Ga4GrpcServer
+from pmkpi_sandbox.ga4_server import Ga4Service
+from pmkpi_sandbox.mailchimp_server import MailchimpService
 
 
 @dataclass

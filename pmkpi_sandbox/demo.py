@@ -2,6 +2,11 @@
 
 Used by ``pmkpi demo`` / ``pmkpi sandbox`` and by the tests. It exports the ``PMKPI_*``
 settings that point the pipeline at what it started, exactly as a user would with ``export``.
+It reads the two settings it shares with the pipeline from the environment itself, with the
+pipeline's defaults, so that it imports nothing from the pipeline: ``PMKPI_DATA_DIR``
+(``./.pmkpi``), where the billing DB and CSVs are written unless ``data_dir`` is given, and
+``PMKPI_TIMEZONE`` (``UTC``), the company's local days (an unknown zone fails in
+:func:`generate_company`).
 """
 
 from __future__ import annotations
@@ -13,7 +18,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from ..lib.settings import load_settings
 from .company import Company, generate_company
 from .servers import Sandbox, start_sandbox
 from .writers import write_billing_db, write_inputs
@@ -40,6 +44,11 @@ class RunningSandbox:
         return self.servers.stats()
 
 
+def _setting(name: str, default: str) -> str:
+    """The environment variable ``name``, ``default`` when it is unset or blank."""
+    return (os.environ.get(name) or "").strip() or default
+
+
 def write_company(company: Company, data_dir: Path, billing_url: str | None = None) -> dict[str, str]:
     """Write the company's billing DB and input CSVs under ``data_dir``; the settings naming them."""
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -59,8 +68,8 @@ def prepare_sandbox(
 
     ``ga4_over_grpc`` points ``PMKPI_GA4_ENDPOINT`` at the sandbox's gRPC port instead of REST.
     """
-    data_dir = data_dir or load_settings().data_dir
-    tz = load_settings().timezone
+    data_dir = data_dir or Path(_setting("PMKPI_DATA_DIR", "./.pmkpi")).expanduser().resolve()
+    tz = _setting("PMKPI_TIMEZONE", "UTC")
     company = generate_company(seed=seed, size=size, start=start, end=end, timezone=tz, anomalies=anomalies)
     exported = write_company(company, data_dir, billing_url)
     with start_sandbox(company, ga4_port=ga4_port, mailchimp_port=mailchimp_port,

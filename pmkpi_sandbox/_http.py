@@ -2,7 +2,7 @@
 
 A :class:`Service` describes one API (its routes, error-body format, authentication and the
 body faults only it understands); :class:`SandboxHTTPServer` serves it on a thread with the
-standard library, applies the shared :class:`~pmkpi_pipeline.sandbox.faults.FaultPlan`, counts
+standard library, applies the shared :class:`~pmkpi_sandbox.faults.FaultPlan`, counts
 requests, and answers the ``/_sandbox/*`` control endpoints. Each connection carries one
 request (``Connection: close``), so no client ever waits on a kept-alive socket.
 """
@@ -21,7 +21,7 @@ from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from pmkpi_pipeline.sandbox.faults import BODY_KINDS, REQUEST_KINDS, Fault, FaultPlan
+from pmkpi_sandbox.faults import BODY_KINDS, REQUEST_KINDS, Fault, FaultPlan
 
 log = logging.getLogger(__name__)
 

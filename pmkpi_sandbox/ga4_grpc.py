@@ -2,15 +2,15 @@
 
 Serves ``google.analytics.data.v1beta.BetaAnalyticsData/RunReport`` on an insecure loopback
 port with grpcio, answering exactly as the REST server of
-:mod:`pmkpi_pipeline.sandbox.ga4_server` does: the same :class:`Ga4Service` checks the
-property and the token quota and computes the :class:`~pmkpi_pipeline.sandbox.ga4_server.Report`,
+:mod:`pmkpi_sandbox.ga4_server` does: the same :class:`Ga4Service` checks the
+property and the token quota and computes the :class:`~pmkpi_sandbox.ga4_server.Report`,
 which is put straight into a ``RunReportResponse`` protobuf: the rows are encoded to wire bytes
 with numpy and merged in with one ``MergeFromString`` (~0.35 s per 250,000 rows, against ~1.5 s
 for ``rows.add()`` row by row). The handler returns the raw message (or, for ``truncate``, bytes),
 serialized with ``SerializeToString`` — what ``RunReportResponse.serialize`` does. The fault plan
 is set from Python or the REST server's ``/_sandbox/*`` endpoints; gRPC has no control calls.
 
-The shared :class:`~pmkpi_pipeline.sandbox.faults.FaultPlan` applies as over REST: requests are
+The shared :class:`~pmkpi_sandbox.faults.FaultPlan` applies as over REST: requests are
 counted under the same keys (``ga4.runReport``, ``ga4.runReport[date,pagePath]``); a fault's
 ``path`` is matched against the REST path of the same call (``/v1beta/properties/ID:runReport``);
 ``status`` faults and errors end the call with the gRPC code Google uses for that HTTP status
@@ -55,9 +55,9 @@ from google.protobuf import json_format
 from google.protobuf.message import DecodeError
 from google.rpc import error_details_pb2, status_pb2
 
-from pmkpi_pipeline.sandbox._http import ApiError
-from pmkpi_pipeline.sandbox.faults import BODY_KINDS, REQUEST_KINDS, Fault, FaultPlan
-from pmkpi_pipeline.sandbox.ga4_server import (
+from pmkpi_sandbox._http import ApiError
+from pmkpi_sandbox.faults import BODY_KINDS, REQUEST_KINDS, Fault, FaultPlan
+from pmkpi_sandbox.ga4_server import (
     METRIC_TYPES,
     ROUTE,
     Ga4Service,

@@ -17,11 +17,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from sqlalchemy import (
-    BigInteger, CheckConstraint, Column, Connection, DateTime, Index, Integer, MetaData, String,
-    Table, create_engine,
+    BigInteger,
+    CheckConstraint,
+    Column,
+    Connection,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    create_engine,
 )
 
-from pmkpi_pipeline.sandbox.company import Company
+from pmkpi_sandbox.company import Company
 
 INPUT_FRAMES = ("marketing_spend", "social_media", "industry_sales")
 _CHUNK_ROWS = 250_000

@@ -19,8 +19,8 @@ from functools import partial
 
 import pandas as pd
 
-from pmkpi_pipeline.sandbox._http import ApiError, Handler, Reply, Request, Service
-from pmkpi_pipeline.sandbox.faults import Fault, FaultPlan
+from pmkpi_sandbox._http import ApiError, Handler, Reply, Request, Service
+from pmkpi_sandbox.faults import Fault, FaultPlan
 
 DEFAULT_COUNT = 10
 MAX_COUNT = 1000

@@ -1,0 +1,33 @@
+"""A seeded model of one B2B SaaS company: the single origin of every sandbox source.
+
+:func:`generate_company` derives the GA4 reports, the Mailchimp audiences, campaigns and daily
+list activity, the seven billing tables and the marketing-input frames from one daily demand
+curve, so the sources tell one story: GA4 ``sign_up`` events are the trial sign-ups, Mailchimp
+leads (``subs + other_adds``) outnumber them, a share of them become billing customers the same
+day (GA4 ``purchase`` events), paid channels carry the marketing spend, and so on.
+
+Conventions the servers, writers and pipeline rely on:
+
+- GA4, Mailchimp list-activity and input dates are local calendar days in ``timezone`` (the GA4
+  property's), stored as naive ``datetime64[ns]`` at midnight.
+- Billing timestamps are naive UTC ``datetime64[ns]`` in whole seconds. Billing starts
+  ``history_days`` before ``start`` so churn and retention have a base from the first day; GA4,
+  Mailchimp and the inputs cover ``start..end`` only. Nothing happens after the snapshot, the
+  end of ``end`` in ``timezone``: a payment due later is still ``open``, a later churn is still
+  active.
+- Every source draws from its own child of ``numpy.random.default_rng(seed)`` and daily counts
+  use a fixed number of variates per value, so an :class:`Anomaly` changes only the numbers of
+  its own day and target (and what derives from them).
+
+The model is split by what it models: :mod:`.model` (the dataclasses and sizes),
+:mod:`.generate` (the orchestration), :mod:`.demand` (demand and funnel), :mod:`.channels`,
+:mod:`.ga4`, :mod:`.mailchimp`, :mod:`.billing` and :mod:`.inputs` (one per source), on the
+shared helpers of :mod:`.dates` and :mod:`.randomness`. Underscored names are internal to the
+package; its modules import them from one another.
+"""
+
+from .billing import FEATURES
+from .generate import generate_company
+from .model import ANOMALY_TARGETS, BILLING_TABLES, SIZES, Anomaly, Company, Size
+
+__all__ = ["ANOMALY_TARGETS", "BILLING_TABLES", "FEATURES", "SIZES", "Anomaly", "Company", "Size", "generate_company"]
