@@ -65,7 +65,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pmkpi_pipeline.lib.anomaly import AnomalyParams, assess_series  # noqa: E402
+from pmkpi_pipeline.lib.anomaly import AnomalyParams, assess_series
 
 KINDS = ("seasonal", "trending", "noisy", "small_count", "zero_inflated", "level_shift")
 START = date(2024, 1, 1)  # a Monday: weekday of day i is i % 7

@@ -129,7 +129,7 @@ def main() -> int:
         con.close()
         figures["rows_landed"] = sum(raw.values())
         figures["rows_landed_per_second"] = round(figures["rows_landed"] / figures["backfill_seconds"])
-        from pmkpi_pipeline.definitions import defs  # noqa: E402 (after PMKPI_* are fixed)
+        from pmkpi_pipeline.definitions import defs
 
         assets = len(list(defs().resolve_all_asset_specs()))
         figures["materializations"] = assets * days

@@ -13,8 +13,15 @@ import sys
 import time
 
 from dagster import (
-    AssetCheckResult, AssetsDefinition, DagsterInstance, Definitions, MaterializeResult, define_asset_job,
-    in_process_executor, multi_asset, multi_asset_check,
+    AssetCheckResult,
+    AssetsDefinition,
+    DagsterInstance,
+    Definitions,
+    MaterializeResult,
+    define_asset_job,
+    in_process_executor,
+    multi_asset,
+    multi_asset_check,
 )
 
 

@@ -1,1 +1,2 @@
-"""The embedded sandbox: a seeded company model, its billing DB/CSV writers and HTTP servers speaking the GA4 Data API and Mailchimp Marketing API."""
+"""The embedded sandbox: a seeded company model, its billing DB and CSV writers, and HTTP servers that
+speak the GA4 Data API and the Mailchimp Marketing API."""

@@ -151,14 +151,14 @@ def _control(service: Service, plan: FaultPlan, request: Request) -> Reply:
 class _RequestHandler(BaseHTTPRequestHandler):
     server: SandboxHTTPServer
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: object) -> None:
         """Stay quiet: the sandbox does not log each request."""
 
-    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+    def do_GET(self) -> None:
         """Answer a GET."""
         self._dispatch()
 
-    def do_POST(self) -> None:  # noqa: N802 - stdlib naming
+    def do_POST(self) -> None:
         """Answer a POST."""
         self._dispatch()
 

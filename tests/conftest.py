@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from support import DATA_DIR, TEST_END, TEST_START, range_tags  # noqa: E402  (sets PMKPI_* first)
+from support import DATA_DIR, TEST_END, TEST_START, range_tags
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,10 @@ from datetime import date
 import pytest
 
 from pmkpi_pipeline.defs.inputs.resource import (
-    INDUSTRY_SALES, MARKETING_SPEND, InputFileError, InputsFolder,
+    INDUSTRY_SALES,
+    MARKETING_SPEND,
+    InputFileError,
+    InputsFolder,
 )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -99,7 +99,7 @@ def test_check_results_are_recorded_in_the_instance(stack, backfill, instance):
     assert len(keys) >= 80  # 26 KPIs × (bounds, anomaly, target) + the raw checks
     latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(keys)
     assert set(latest) == set(keys), set(keys) - set(latest)
-    for key, record in latest.items():
+    for record in latest.values():
         assert record.run_id == run_id
         assert record.status in (AssetCheckExecutionRecordStatus.SUCCEEDED, AssetCheckExecutionRecordStatus.FAILED)
     def evaluation(asset: str, check: str):
@@ -135,7 +135,7 @@ class _Sink(BaseHTTPRequestHandler):
     received: list = []
     status = 200
 
-    def do_POST(self):  # noqa: N802 (http.server's name)
+    def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         type(self).received.append(json.loads(body))
         self.send_response(type(self).status)
@@ -270,7 +270,7 @@ def test_schedules_request_range_runs_over_yesterday_and_the_lookbacks(code_loca
 
     from pmkpi_pipeline.defs.operations.schedules import daily_checks, daily_refresh
 
-    when = datetime(2025, 3, 15, 6, 0, tzinfo=timezone.utc)
+    when = datetime(2025, 3, 15, 6, 0, tzinfo=UTC)
     refresh, mailchimp = daily_refresh(build_schedule_context(scheduled_execution_time=when))
     checks = daily_checks(build_schedule_context(scheduled_execution_time=when.replace(hour=9)))
     window = {"dagster/asset_partition_range_start": "2025-03-11", "dagster/asset_partition_range_end": "2025-03-14"}

@@ -7,8 +7,8 @@ from datetime import date, timedelta
 
 import pandas as pd
 import pytest
-from support import TEST_END, TEST_START, table_counts
 from dagster import AssetKey, Definitions
+from support import TEST_END, TEST_START, table_counts
 
 RANGE = (date(2025, 2, 1), date(2025, 3, 31))
 
@@ -134,8 +134,8 @@ def test_target_check_warns_off_track_and_report_shows_the_target(full_run, code
     monkeypatch.setenv("PMKPI_TARGETS_FILE", str(targets))
     monkeypatch.setenv("PMKPI_WAREHOUSE", warehouse.path)
     day = date(2025, 3, 31)
-    from support import range_tags
     from dagster import AssetSelection, DagsterInstance, materialize
+    from support import range_tags
 
     result = materialize([*code_location.defs.assets, *code_location.defs.asset_checks],
                          selection=AssetSelection.checks_for_assets("kpi_web"),

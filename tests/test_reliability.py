@@ -17,7 +17,7 @@ import shutil
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date
 from pathlib import Path
 
 import duckdb
@@ -391,7 +391,7 @@ def test_mixed_currencies_stop_staging_naming_file_and_line(run_raw, tmp_path):
     spend.write_text("\n".join(lines) + "\n")
     outcome = run_raw(["raw_inputs", "stg_inputs"], {"inputs": InputsFolder(path=str(folder))})
     assert not outcome.result.success
-    assert f"marketing_spend.csv: 1 row(s) in a currency other than the reporting currency USD" in outcome.error
+    assert "marketing_spend.csv: 1 row(s) in a currency other than the reporting currency USD" in outcome.error
     assert f"line {march + 1} (EUR)" in outcome.error and "PMKPI_FX_RATES" in outcome.error
 
 
@@ -524,19 +524,19 @@ def test_backoff_is_exponential_with_full_jitter_and_honours_retry_after():
 
 
 def test_retry_after_and_quota_reset_times():
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from pmkpi_pipeline.defs.ga4.resource import exhausted_quota
     from pmkpi_pipeline.lib.retry import parse_retry_after
 
-    now = datetime(2025, 3, 10, 14, 25, tzinfo=timezone.utc)
+    now = datetime(2025, 3, 10, 14, 25, tzinfo=UTC)
     assert parse_retry_after({"retry-after": "2.5"}) == 2.5
     assert parse_retry_after({"Retry-After": "Mon, 10 Mar 2025 14:25:30 GMT"}, now) == 30.0
     assert parse_retry_after({"Retry-After": "soon"}) is None and parse_retry_after(None) is None
     assert exhausted_quota("Exhausted property tokens per hour (tokensPerHour).", now) == (
-        "tokensPerHour", datetime(2025, 3, 10, 15, 0, tzinfo=timezone.utc))
+        "tokensPerHour", datetime(2025, 3, 10, 15, 0, tzinfo=UTC))
     assert exhausted_quota("Exhausted property tokens per day.", now) == (  # midnight Pacific (PDT)
-        "tokensPerDay", datetime(2025, 3, 11, 7, 0, tzinfo=timezone.utc))
+        "tokensPerDay", datetime(2025, 3, 11, 7, 0, tzinfo=UTC))
     assert exhausted_quota("Exhausted concurrent requests quota.", now) is None
 
 

@@ -124,7 +124,8 @@ def test_no_secret_in_logs_metadata_errors_or_cli_output(code_location, sandbox,
                            "warehouse": WarehouseResource(path=str(tmp_path / f"{label}.duckdb"))},
                 tags=range_tags(*RANGE), instance=instance, raise_on_error=False)
             assert result.success == (label == "good")
-            texts.update({f"{label} run: {where}": text for where, text in event_texts(instance, result.run_id).items()})
+            texts.update({f"{label} run: {where}": text
+                          for where, text in event_texts(instance, result.run_id).items()})
         failures = {e.step_key: e.step_failure_data.error.cause.message for e in result.get_step_failure_events()}
         assert set(failures) == {"raw_ga4", "raw_mailchimp", "raw_billing"}
         assert "HTTP 401" in failures["raw_mailchimp"] and "PMKPI_MAILCHIMP_API_KEY" in failures["raw_mailchimp"]

@@ -39,7 +39,8 @@ def build_resources(settings: Settings | None = None) -> dict:
             base_url=settings.mailchimp_base_url,
             settling_days=settings.mailchimp_lookback_days,
         ),
-        "billing": BillingDatabase(url=_secret("PMKPI_BILLING_DB_URL", settings.billing_db_url, settings.billing_url())),
+        "billing": BillingDatabase(
+            url=_secret("PMKPI_BILLING_DB_URL", settings.billing_db_url, settings.billing_url())),
         "inputs": InputsFolder(path=str(settings.inputs_path())),
     }
 

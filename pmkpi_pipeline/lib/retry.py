@@ -20,12 +20,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import NoReturn, TypeVar
 
 from tenacity import (
-    RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, stop_any, wait_random_exponential,
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_any,
+    wait_random_exponential,
 )
 
 T = TypeVar("T")
@@ -94,8 +99,8 @@ def parse_retry_after(headers: Mapping[str, str] | None, now: datetime | None = 
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 def call_with_retries(
@@ -124,7 +129,7 @@ def call_with_retries(
     def attempt() -> T:
         try:
             return call()
-        except Exception as exc:  # noqa: BLE001 - classify decides
+        except Exception as exc:
             raise classify(exc) from exc
 
     backoff = wait_random_exponential(multiplier=base_delay, max=max_delay)

@@ -7,6 +7,7 @@ duplicates rows and a failed or killed run leaves the previous rows in place.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ class SchemaDriftError(RuntimeError):
 
 @dataclass(frozen=True)
 class WarehouseTable:
-    """A warehouse table (not Dagster's ``TableSchema``): its columns (name → DuckDB type) and the column that holds its partition date.
+    """A warehouse table (not Dagster's ``TableSchema``): columns (name → DuckDB type) and its partition date column.
 
     ``partition_column=None`` marks a state table that is replaced whole on every write.
     """
@@ -156,9 +157,7 @@ def registered(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) -
     try:
         yield
     except BaseException:
-        try:
+        with contextlib.suppress(duckdb.Error):
             con.unregister(name)
-        except duckdb.Error:
-            pass
         raise
     con.unregister(name)

@@ -27,10 +27,10 @@ from pmkpi_pipeline.defs.billing import tables as billing_tables
 from pmkpi_pipeline.defs.common.staging import staging_views
 from pmkpi_pipeline.defs.ga4 import tables as ga4_tables
 from pmkpi_pipeline.defs.inputs import tables as inputs_tables
-from pmkpi_pipeline.defs.mailchimp import tables as mailchimp_tables
 from pmkpi_pipeline.defs.kpis.catalog import FAMILIES
 from pmkpi_pipeline.defs.kpis.formulas import FAMILY_FUNCTIONS, FORMULAS
 from pmkpi_pipeline.defs.kpis.formulas.common import kpi_frame
+from pmkpi_pipeline.defs.mailchimp import tables as mailchimp_tables
 from pmkpi_pipeline.lib.settings import KpiSettings
 from pmkpi_pipeline.lib.warehouse import WarehouseTable
 

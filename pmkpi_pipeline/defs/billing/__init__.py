@@ -1,1 +1,2 @@
-"""The billing database: a read-only SQLAlchemy resource, the raw billing assets and tables, staging SQL and raw checks."""
+"""The billing database: a read-only SQLAlchemy resource, the raw billing assets and tables, staging SQL
+and raw checks."""

@@ -12,13 +12,18 @@ import pandas as pd
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from ...lib.settings import RunSettings
-from ..common.partitions import DAILY, SINGLE_RUN, partition_dates
-from .tables import (
-    BILLING_CUSTOMERS, BILLING_INVOICES, BILLING_PLANS, BILLING_PRODUCT_EVENTS, BILLING_REFUNDS,
-    BILLING_SUBSCRIPTIONS, BILLING_SURVEY_RESPONSES,
-)
 from ...lib.warehouse import WarehouseResource, append_rows, replace_rows
+from ..common.partitions import DAILY, SINGLE_RUN, partition_dates
 from .resource import BillingDatabase, BillingError
+from .tables import (
+    BILLING_CUSTOMERS,
+    BILLING_INVOICES,
+    BILLING_PLANS,
+    BILLING_PRODUCT_EVENTS,
+    BILLING_REFUNDS,
+    BILLING_SUBSCRIPTIONS,
+    BILLING_SURVEY_RESPONSES,
+)
 
 STATE_TABLES = {
     "customers": (BILLING_CUSTOMERS, ("created_at", "activated_at")),

@@ -15,8 +15,8 @@ from pathlib import Path
 import pandas as pd
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
-from ...lib.settings import KpiSettings, RunSettings
 from ...lib.kpi_tables import LANDED_DAYS, replace_family_rows
+from ...lib.settings import KpiSettings, RunSettings
 from ...lib.warehouse import WarehouseResource
 from .partitions import DAILY, SINGLE_RUN, days, partition_dates
 

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 import pandas as pd
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
-from ..common.partitions import DAILY, SINGLE_RUN, partition_dates
-from .tables import GA4_EVENTS, GA4_PAGES, GA4_TOTALS, GA4_TRAFFIC
-from ...lib.settings import RunSettings
 from ...lib.late_data import changed_rows, late_data_metadata, settled_before
+from ...lib.settings import RunSettings
 from ...lib.warehouse import WarehouseResource, WarehouseTable, replace_rows
+from ..common.partitions import DAILY, SINGLE_RUN, partition_dates
 from .resource import GA4Resource
+from .tables import GA4_EVENTS, GA4_PAGES, GA4_TOTALS, GA4_TRAFFIC
 
 DIMENSION_COLUMNS = {"date": "date", "sessionDefaultChannelGroup": "channel", "pagePath": "page_path",
                      "eventName": "event_name"}

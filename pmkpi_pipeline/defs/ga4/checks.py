@@ -18,8 +18,8 @@ ga4_rows_every_day = build_row_count_check("raw_ga4", DAILY_TABLES, blocking=Tru
 
 
 @asset_check(asset="raw_ga4", name="ga4_data_quality", partitions_def=DAILY,
-             description="GA4 responses were not thresholded, lost no rows to '(other)', were not sampled, and the property "
-             "time zone matches PMKPI_TIMEZONE (WARN).")
+             description="GA4 responses were not thresholded, lost no rows to '(other)', were not sampled, "
+             "and the property time zone matches PMKPI_TIMEZONE (WARN).")
 def ga4_data_quality(context: AssetCheckExecutionContext, warehouse: WarehouseResource,
                      settings: RunSettings) -> AssetCheckResult:
     """WARN when GA4 flagged thresholding or (other)-row loss, or its time zone differs from ours."""

@@ -8,10 +8,11 @@ sampling).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
@@ -20,8 +21,8 @@ from dagster import ConfigurableResource, get_dagster_logger
 from google.api_core import exceptions as gexc
 from pydantic import PrivateAttr
 
-from ...lib.settings import GA4_SETTLING_DAYS
 from ...lib.retry import Retryable, SourceError, call_with_retries, parse_retry_after
+from ...lib.settings import GA4_SETTLING_DAYS
 
 
 class GA4Error(SourceError):
@@ -51,7 +52,7 @@ DAILY_QUOTA_ZONE = ZoneInfo("America/Los_Angeles")  # GA4 daily quotas refill at
 def exhausted_quota(message: str, now: datetime) -> tuple[str, datetime] | None:
     """The exhausted hourly/daily quota a 429 message names and when it resets; None if transient."""
     lowered = message.lower()
-    for name, words, period in QUOTAS:
+    for name, words, period in QUOTAS:  # noqa: B007 - the matching quota's period is used after the loop
         if name.lower() in lowered or words in lowered:
             break
     else:
@@ -62,10 +63,10 @@ def exhausted_quota(message: str, now: datetime) -> tuple[str, datetime] | None:
         else:
             return None  # e.g. "concurrent requests": transient, worth a retry
     if period == "hour":
-        return name, now.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+        return name, now.astimezone(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     local = now.astimezone(DAILY_QUOTA_ZONE)
     midnight = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), DAILY_QUOTA_ZONE)
-    return name, midnight.astimezone(timezone.utc)
+    return name, midnight.astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -163,7 +164,7 @@ class GA4Resource(ConfigurableResource):
 
             message = _api_message(exc)
             if isinstance(exc, (gexc.TooManyRequests, gexc.ResourceExhausted)):
-                quota = exhausted_quota(message, datetime.now(timezone.utc))
+                quota = exhausted_quota(message, datetime.now(UTC))
                 if quota is not None:
                     name, resets = quota
                     error = fail(
@@ -198,7 +199,12 @@ class GA4Resource(ConfigurableResource):
     ) -> ReportResult:
         """All rows of one report for ``start..end``, paged and validated."""
         from google.analytics.data_v1beta.types import (
-            DateRange, Dimension, Metric, OrderBy, RunReportRequest, RunReportResponse,
+            DateRange,
+            Dimension,
+            Metric,
+            OrderBy,
+            RunReportRequest,
+            RunReportResponse,
         )
 
         log = get_dagster_logger()
@@ -225,7 +231,7 @@ class GA4Resource(ConfigurableResource):
                            for d in dimensions],
             )
             response = call_with_retries(
-                lambda: self.client.run_report(request=request, retry=None, timeout=self.timeout_seconds),
+                functools.partial(self.client.run_report, request=request, retry=None, timeout=self.timeout_seconds),
                 self._classify(report, partitions),
                 what=f"GA4 {endpoint} for partitions {partitions} (offset {offset})",
                 max_attempts=self.max_attempts,

@@ -1,1 +1,2 @@
-"""Marketing-input CSVs: the folder resource, CSV validation, the raw inputs asset and tables, staging SQL and raw checks."""
+"""Marketing-input CSVs: the folder resource, CSV validation, the raw inputs asset and tables, staging SQL
+and raw checks."""

@@ -6,10 +6,10 @@ replaced whole. A bad file stops the run before anything is written.
 
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
-from ..common.partitions import DAILY, SINGLE_RUN, partition_dates
-from .tables import INPUTS_INDUSTRY_SALES, INPUTS_MARKETING_SPEND, INPUTS_SOCIAL_MEDIA
 from ...lib.warehouse import WarehouseResource, replace_rows
+from ..common.partitions import DAILY, SINGLE_RUN, partition_dates
 from .resource import INDUSTRY_SALES, MARKETING_SPEND, SOCIAL_MEDIA, InputsFolder
+from .tables import INPUTS_INDUSTRY_SALES, INPUTS_MARKETING_SPEND, INPUTS_SOCIAL_MEDIA
 
 
 @asset(

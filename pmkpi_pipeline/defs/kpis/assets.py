@@ -11,17 +11,22 @@ import math
 
 import pandas as pd
 from dagster import (
-    AssetExecutionContext, AssetIn, AssetKey, MaterializeResult, MetadataValue, Nothing,
-    TimeWindowPartitionMapping, asset,
+    AssetExecutionContext,
+    AssetIn,
+    AssetKey,
+    MaterializeResult,
+    MetadataValue,
+    Nothing,
+    TimeWindowPartitionMapping,
+    asset,
 )
 
-from ...lib.settings import KpiSettings, RunSettings, load_settings
-from ..common.partitions import DAILY, SINGLE_RUN, partition_dates
 from ...lib.kpi_tables import KPI_ROWS, LANDED_DAYS, replace_family_rows
+from ...lib.settings import KpiSettings, RunSettings, load_settings
 from ...lib.warehouse import WarehouseResource, ensure_table
+from ..common.partitions import DAILY, SINGLE_RUN, partition_dates
 from .catalog import BY_ID, FAMILIES, FAMILY_UPSTREAMS, family_lookback_days
 from .formulas import FAMILY_FUNCTIONS
-
 
 NUMBERS = ["value", "numerator", "denominator"]
 

@@ -16,15 +16,20 @@ from types import MappingProxyType
 
 import pandas as pd
 from dagster import (
-    AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetKey,
-    MetadataValue, multi_asset_check,
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetKey,
+    MetadataValue,
+    multi_asset_check,
 )
 
-from ...lib.settings import RunSettings
 from ...lib.anomaly import AnomalyParams, assess_series
-from ..common.partitions import DAILY, partition_dates
 from ...lib.kpi_tables import CHECK_ROWS, replace_family_rows
+from ...lib.settings import RunSettings
 from ...lib.warehouse import WarehouseResource
+from ..common.partitions import DAILY, partition_dates
 from .catalog import FAMILIES, Kpi
 from .targets import Target, load_targets
 

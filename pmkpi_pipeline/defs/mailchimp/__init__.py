@@ -1,1 +1,2 @@
-"""Mailchimp Marketing API: the resource, the raw campaign, report and list-activity assets and tables, staging SQL and raw checks."""
+"""Mailchimp Marketing API: the resource, the raw campaign, report and list-activity assets and tables,
+staging SQL and raw checks."""

@@ -13,12 +13,12 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
-from ..common.partitions import DAILY, SINGLE_RUN, partition_dates
-from .tables import MAILCHIMP_CAMPAIGNS, MAILCHIMP_LIST_ACTIVITY, MAILCHIMP_REPORTS
-from ...lib.settings import RunSettings
 from ...lib.late_data import changed_rows, late_data_metadata, settled_before
+from ...lib.settings import RunSettings
 from ...lib.warehouse import WarehouseResource, replace_rows
+from ..common.partitions import DAILY, SINGLE_RUN, partition_dates
 from .resource import MailchimpError, MailchimpResource
+from .tables import MAILCHIMP_CAMPAIGNS, MAILCHIMP_LIST_ACTIVITY, MAILCHIMP_REPORTS
 
 REPORT_FIELDS = {  # column → path in a /reports item
     "emails_sent": ("emails_sent",), "unique_opens": ("opens", "unique_opens"),

@@ -8,6 +8,7 @@ and checks that the pages add up without repeating an item.
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from collections.abc import Callable
@@ -15,8 +16,8 @@ from collections.abc import Callable
 from dagster import ConfigurableResource, get_dagster_logger
 from pydantic import PrivateAttr
 
-from ...lib.settings import MAILCHIMP_SETTLING_DAYS
 from ...lib.retry import Retryable, SourceError, call_with_retries, parse_retry_after
+from ...lib.settings import MAILCHIMP_SETTLING_DAYS
 
 
 class MailchimpError(SourceError):
@@ -138,7 +139,7 @@ class MailchimpResource(ConfigurableResource):
         total: int | None = None
         while total is None or len(items) < total:
             offset = len(items)
-            page = self.get(endpoint, lambda: fetch(count=self.page_size, offset=offset), partitions)
+            page = self.get(endpoint, functools.partial(fetch, count=self.page_size, offset=offset), partitions)
             for name in (items_key, "total_items"):
                 if name not in page:
                     raise fail("the response lacks this field", name)

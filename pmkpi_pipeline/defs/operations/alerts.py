@@ -18,11 +18,22 @@ from typing import NoReturn
 
 import requests
 from dagster import (
-    AssetCheckSeverity, DagsterEventType, DagsterRunStatus, DefaultSensorStatus, RunFailureSensorContext,
-    RunStatusSensorContext, run_failure_sensor, run_status_sensor,
+    AssetCheckSeverity,
+    DagsterEventType,
+    DagsterRunStatus,
+    DefaultSensorStatus,
+    RunFailureSensorContext,
+    RunStatusSensorContext,
+    run_failure_sensor,
+    run_status_sensor,
 )
 from tenacity import (
-    RetryCallState, Retrying, retry_if_exception_type, retry_if_result, stop_after_attempt, wait_exponential,
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    retry_if_result,
+    stop_after_attempt,
+    wait_exponential,
 )
 
 from ...lib.settings import load_settings, mask_url

@@ -11,8 +11,8 @@ from datetime import datetime
 from dagster import AssetKey, DefaultScheduleStatus, RunRequest, ScheduleEvaluationContext, SkipReason, schedule
 
 from ...lib.settings import load_settings
-from ..kpis.catalog import FAMILY_UPSTREAMS
 from ..common.partitions import DAILY
+from ..kpis.catalog import FAMILY_UPSTREAMS
 
 _settings = load_settings()  # the schedules' time zone and lookbacks shape the definitions
 SCHEDULE_LOOKBACK_DAYS = _settings.ga4_lookback_days

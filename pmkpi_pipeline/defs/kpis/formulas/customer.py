@@ -18,8 +18,19 @@ from datetime import date
 
 from ....lib.settings import KpiSettings
 from .common import (
-    active_counts, calendar, capped_count_spans, churn_counts, covering_counts, in_window, overlap,
-    ratio_columns, sql_date, sql_text, window_days, windowed_sums, with_ctes,
+    active_counts,
+    calendar,
+    capped_count_spans,
+    churn_counts,
+    covering_counts,
+    in_window,
+    overlap,
+    ratio_columns,
+    sql_date,
+    sql_text,
+    window_days,
+    windowed_sums,
+    with_ctes,
 )
 
 _NO_ACTIVE = sql_text("denominator 0: no customers active at end of D")

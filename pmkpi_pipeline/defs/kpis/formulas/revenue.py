@@ -11,7 +11,15 @@ from datetime import date
 
 from ....lib.settings import KpiSettings
 from .common import (
-    active_at, active_counts, calendar, churn_counts, ratio_columns, sql_date, sql_text, window_days, windowed_sums,
+    active_at,
+    active_counts,
+    calendar,
+    churn_counts,
+    ratio_columns,
+    sql_date,
+    sql_text,
+    window_days,
+    windowed_sums,
     with_ctes,
 )
 
