@@ -12,9 +12,12 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	$(BIN)/pip install -q --no-deps -e .
 	touch $@
 
-.PHONY: demo test lint lock docker-up docker-down docker-logs
+.PHONY: demo ui test lint lock docker-up docker-down docker-logs
 demo: $(VENV)/.installed  ## generate the sandbox company, backfill it, print the KPI table
 	$(BIN)/pmkpi demo
+
+ui: $(VENV)/.installed  ## the demo recorded in .pmkpi/dagster_home, then the Dagster UI on it (http://127.0.0.1:3000)
+	$(BIN)/pmkpi demo --ui
 
 test: lint  ## the whole test suite, after the static checks
 	$(BIN)/python -m pytest

@@ -6,7 +6,9 @@
 Everything runs as separate processes, as a data team would run it: the sandbox servers
 (``pmkpi sandbox``), the backfill (``pmkpi backfill``) with a default SQLite Dagster instance in
 a fresh ``DAGSTER_HOME``, the bookkeeping floor (``benchmarks/floor.py``: the same graph with
-no-op bodies, on the same kind of instance), the daily incremental run (yesterday + a 3-day
+no-op bodies, on the same kind of instance) twice — with the per-day materialisation metadata and
+check evaluations the real bodies record, and without, so ``per_day_results_seconds`` is their
+price — the daily incremental run (yesterday + a 3-day
 lookback), and — with ``--sample N`` — N partitions re-run the naive way, one process and one
 run per partition, whose result rows must equal the fast path's.
 """
@@ -78,6 +80,14 @@ def timed(cmd: list[str], env: dict) -> float:
     return time.monotonic() - began
 
 
+def run_json(cmd: list[str], env: dict) -> dict:
+    """Run a command that prints one JSON object last; that object (fails loudly when the command fails)."""
+    completed = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if completed.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{completed.stderr[-3000:]}")
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
 def table_rows(path: Path, where_dates: list[str] | None = None) -> dict[str, list]:
     """Sorted rows of every table (optionally only rows of the given dates, for dated tables)."""
     con = duckdb.connect(str(path), read_only=True)
@@ -134,14 +144,25 @@ def main() -> int:
         assets = len(list(defs().resolve_all_asset_specs()))
         figures["materializations"] = assets * days
         if not args.skip_floor:
-            _log("bookkeeping floor: the same graph with no-op bodies …")
-            (work / "home_floor").mkdir()
-            floor_env = {**env, "DAGSTER_HOME": str(work / "home_floor")}
-            figures["floor_seconds"] = round(timed([sys.executable, str(Path(__file__).parent / "floor.py"),
-                                                    start, end], floor_env), 2)
+            floors = {}
+            for label, flags in (("per_day", []), ("without_per_day", ["--without-per-day"])):
+                _log(f"bookkeeping floor ({label.replace('_', ' ')} results): the same graph with no-op bodies …")
+                (work / f"home_floor_{label}").mkdir()
+                floor_env = {**env, "DAGSTER_HOME": str(work / f"home_floor_{label}")}
+                floors[label] = run_json([sys.executable, str(Path(__file__).parent / "floor.py"), start, end,
+                                          *flags], floor_env)
+            figures["floor_seconds"] = floors["per_day"]["floor_seconds"]
+            figures["check_evaluations"] = floors["per_day"]["check_evaluations"]
+            figures["floor_without_per_day_seconds"] = floors["without_per_day"]["floor_seconds"]
+            # What each day's own metadata (one add_asset_metadata call per day per asset) and each day's
+            # own check evaluations (one event per check per day) cost Dagster's bookkeeping, same run.
+            figures["per_day_results_seconds"] = round(figures["floor_seconds"]
+                                                       - figures["floor_without_per_day_seconds"], 2)
+            figures["per_day_ms_per_check_evaluation"] = round(1000 * figures["per_day_results_seconds"] / max(
+                1, figures["check_evaluations"] - floors["without_per_day"]["check_evaluations"]), 1)
             figures["own_work_seconds"] = round(figures["backfill_seconds"] - figures["floor_seconds"], 2)
             figures["floor_ms_per_materialization"] = round(
-                1000 * figures["floor_seconds"] / figures["materializations"], 1)
+                1000 * figures["floor_without_per_day_seconds"] / figures["materializations"], 1)
         daily_start = (date.fromisoformat(end) - timedelta(days=3)).isoformat()
         _log(f"daily incremental run ({daily_start}..{end}) …")
         figures["daily_run_seconds"] = round(timed([str(BIN / "pmkpi"), "backfill", daily_start, end], run_env), 2)

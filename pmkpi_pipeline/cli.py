@@ -129,20 +129,40 @@ def cmd_demo(args) -> int:
     _say(f"[1/4] generating the demo company (seed {DEMO_SEED}, {DEMO_START}..{DEMO_END}) …")
     with prepare_sandbox(seed=DEMO_SEED, size="demo", start=DEMO_START, end=DEMO_END) as sandbox:
         _say(f"[2/4] sandbox up: GA4 {sandbox.ga4_endpoint}, Mailchimp {sandbox.mailchimp_base_url}")
-        _say(f"[3/4] backfilling every asset for {DEMO_START}..{DEMO_END} as one run …")
-        ok = run_backfill(DEMO_START, DEMO_END, quiet_dagster=not args.verbose, ephemeral_by_default=True)
-        calls = sandbox.stats()
-    if not ok:
-        _say("demo run FAILED (see above)")
-        return 1
-    _say(f"[4/4] done in {time.monotonic() - began:.1f}s; API calls: {json.dumps(calls, sort_keys=True)}")
-    rows, failed = report_rows(DEMO_END)
-    print_report(DEMO_END, rows, failed)
-    from .lib.settings import load_settings
+        recording = (" (recorded in DAGSTER_HOME for the UI: several minutes of Dagster bookkeeping on SQLite)"
+                     if args.ui else "")
+        _say(f"[3/4] backfilling every asset for {DEMO_START}..{DEMO_END} as one run{recording} …")
+        ok = run_backfill(DEMO_START, DEMO_END, quiet_dagster=not args.verbose, ephemeral_by_default=not args.ui)
+        if not ok:
+            _say("demo run FAILED (see above)")
+            return 1
+        _say(f"[4/4] done in {time.monotonic() - began:.1f}s; API calls: {json.dumps(sandbox.stats(), sort_keys=True)}")
+        rows, failed = report_rows(DEMO_END)
+        print_report(DEMO_END, rows, failed)
+        from .lib.settings import load_settings
 
-    recorded = os.environ.get("DAGSTER_HOME") or "in memory (set DAGSTER_HOME to keep the run for the UI)"
-    _say(f"\nWarehouse: {load_settings().warehouse_path()}  ·  Dagster instance: {recorded}")
+        recorded = os.environ.get("DAGSTER_HOME") or "in memory (set DAGSTER_HOME or use --ui to keep the run)"
+        _say(f"\nWarehouse: {load_settings().warehouse_path()}  ·  Dagster instance: {recorded}")
+        if args.ui:
+            return serve_ui(args.port)
     return 0
+
+
+def serve_ui(port: int) -> int:
+    """``dagster dev`` on the demo's instance and the running sandbox, until Ctrl-C."""
+    import subprocess
+
+    url = f"http://127.0.0.1:{port}"
+    _say(f"\nDagster UI: {url}  (DAGSTER_HOME={os.environ['DAGSTER_HOME']}; the sandbox keeps running; "
+         "Ctrl-C stops both)")
+    _say(f"  the KPI assets: {url}/assets?groups=kpis  ·  a day's values and verdicts: an asset's Partitions tab")
+    command = [sys.executable, "-m", "dagster", "dev", "-m", "pmkpi_pipeline.definitions", "-h", "127.0.0.1",
+               "-p", str(port)]
+    try:
+        return subprocess.run(command, env=os.environ.copy()).returncode
+    except KeyboardInterrupt:
+        _say("# UI and sandbox stopped")
+        return 0
 
 
 def cmd_sandbox(args) -> int:
@@ -227,6 +247,10 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="generate the demo company, backfill it on the sandbox, print KPIs")
     demo.add_argument("--verbose", action="store_true", help="show Dagster's own INFO logs")
+    demo.add_argument("--ui", action="store_true",
+                      help="record the run in a kept DAGSTER_HOME ($PMKPI_DATA_DIR/dagster_home unless set), then "
+                      "serve the Dagster UI on it with `dagster dev` while the sandbox keeps running")
+    demo.add_argument("--port", type=int, default=3000, help="port of the Dagster UI with --ui (default 3000)")
     demo.set_defaults(func=cmd_demo)
     sandbox = sub.add_parser("sandbox", help="run the sandbox servers and print the PMKPI_* exports")
     sandbox.add_argument("--seed", type=int, default=DEMO_SEED)

@@ -231,6 +231,14 @@ OPS_RANGE = ("2025-03-08", "2025-03-14")
 """The session's backfill: a week inside the sandbox company's history (tests/conftest.py)."""
 
 
+def median_bounce_rate(sandbox) -> float:
+    """The median of the company's daily bounce rates over :data:`OPS_RANGE`: as a target, some days of
+    the backfill miss it (``bounce_rate_target`` fails on them) and the others meet it."""
+    traffic = sandbox.company.ga4_traffic
+    week = traffic[traffic["date"].between(*OPS_RANGE)].groupby("date")[["sessions", "engagedSessions"]].sum()
+    return float(((week["sessions"] - week["engagedSessions"]) / week["sessions"] * 100).median())
+
+
 def session_stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Stack:
     """The session's one stack, with the backfill of :data:`OPS_RANGE` launched through GraphQL.
 
@@ -244,9 +252,12 @@ def session_stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
         assert os.environ.get("PMKPI_GA4_ENDPOINT"), "start the sandbox fixture before the stack"
         # The deployment's history starts with the backfill, so every trailing window either lies
         # inside landed days or is NULL ("starts before the first partition"), never half-landed.
-        context = running_stack(tmp_path_factory.mktemp("dagster_stack"), PG_URL,
+        workdir = tmp_path_factory.mktemp("dagster_stack")
+        targets = workdir / "targets.yaml"
+        targets.write_text(f"bounce_rate: {{target: {median_bounce_rate(request.getfixturevalue('sandbox'))}}}\n")
+        context = running_stack(workdir, PG_URL,
                                 before_daemon=lambda stack: launch_backfill(stack, *OPS_RANGE),
-                                extra_env={"PMKPI_START_DATE": OPS_RANGE[0]})
+                                extra_env={"PMKPI_START_DATE": OPS_RANGE[0], "PMKPI_TARGETS_FILE": str(targets)})
         cache["stack"] = context.__enter__()
         cache["stop"] = lambda: context.__exit__(None, None, None)
         request.config.add_cleanup(lambda: _stop_stack(cache))

@@ -16,7 +16,7 @@ import subprocess
 import time
 
 import pytest
-from dagster_stack import release_stack, require, session_stack, wait_for_backfill
+from dagster_stack import free_port, release_stack, require, session_stack, wait_for_backfill
 
 USES_DAGSTER_STACK = True  # see dagster_stack.release_stack
 
@@ -103,3 +103,132 @@ def test_kpi_asset_page_shows_description_and_latest_value(chromium, stack, tmp_
     render(chromium, url, tmp_path / "profile_shot", f"--screenshot={screenshot}")
     assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and screenshot.stat().st_size > 20_000
     print(f"\nrendered {url} in {rendered:.1f}s; screenshot {screenshot}")
+
+
+class DevToolsPage:
+    """Headless Chromium driven over the DevTools protocol: navigate, click a tab, read text, screenshot.
+
+    ``--dump-dom`` cannot click; a check's Partitions tab is local state of the React app.
+    """
+
+    def __init__(self, binary: str, profile):
+        self.port = free_port()
+        self.process = subprocess.Popen(
+            [binary, *[f for f in CHROMIUM_FLAGS if not f.startswith("--virtual-time")],
+             f"--remote-debugging-port={self.port}", f"--user-data-dir={profile}", "about:blank"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.calls = 0
+
+    async def __aenter__(self):
+        import json
+        import urllib.request
+
+        import websockets
+
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                targets = json.load(urllib.request.urlopen(f"http://127.0.0.1:{self.port}/json", timeout=2))
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "Chromium's DevTools endpoint did not come up"
+                time.sleep(0.2)
+        page = next(t for t in targets if t["type"] == "page")
+        self.socket = await websockets.connect(page["webSocketDebuggerUrl"], max_size=100_000_000)
+        await self.call("Page.enable")
+        return self
+
+    async def __aexit__(self, *exc):
+        await self.socket.close()
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+    async def call(self, method: str, **params) -> dict:
+        import json
+
+        self.calls += 1
+        await self.socket.send(json.dumps({"id": self.calls, "method": method, "params": params}))
+        while True:
+            message = json.loads(await self.socket.recv())
+            if message.get("id") == self.calls:
+                assert "error" not in message, message
+                return message.get("result", {})
+
+    async def evaluate(self, expression: str):
+        result = await self.call("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
+        return result.get("result", {}).get("value")
+
+    async def wait_for_text(self, text: str, timeout: float = 60) -> str:
+        import asyncio
+
+        deadline = time.monotonic() + timeout
+        body = ""
+        while time.monotonic() < deadline:
+            body = await self.evaluate("document.body ? document.body.innerText : ''") or ""
+            if text in body:
+                return body
+            await asyncio.sleep(0.5)
+        raise AssertionError(f"{text!r} not on the page after {timeout}s: {body[:3000]}")
+
+    async def screenshot(self, path) -> None:
+        import base64
+
+        path.write_bytes(base64.b64decode((await self.call("Page.captureScreenshot", format="png"))["data"]))
+
+
+def artifact_dir():
+    """Where screenshots are kept after the run: ``$PMKPI_TEST_ARTIFACTS`` or ``test-artifacts/``."""
+    from pathlib import Path
+
+    folder = Path(os.environ.get("PMKPI_TEST_ARTIFACTS") or Path(__file__).parent.parent / "test-artifacts")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def test_a_day_that_failed_a_check_shows_as_failed_on_that_checks_partitions(chromium, stack, tmp_path):
+    import asyncio
+
+    from dagster import AssetCheckKey, AssetKey
+
+    backfill = wait_for_backfill(stack)
+    assert backfill.status == "COMPLETED_SUCCESS", stack.log_tail()
+    with stack.instance() as instance:
+        history = instance.event_log_storage.get_asset_check_execution_history(
+            AssetCheckKey(AssetKey("kpi_web"), "bounce_rate_target"), limit=100)
+    verdicts = {r.event.dagster_event.event_specific_data.partition: r.event.dagster_event.event_specific_data.passed
+                for r in history}
+    failed = sorted(day for day, passed in verdicts.items() if not passed)
+    assert len(verdicts) == 7 and failed and len(failed) < 7, verdicts  # the stack's target splits the week
+    stack.graphql("mutation { setNuxSeen }")
+    url = f"{stack.webserver_url}/assets/kpi_web?view=checks&checkDetail=bounce_rate_target"
+    shot = artifact_dir() / "kpi_web_bounce_rate_target_partitions.png"
+
+    async def look() -> str:
+        async with DevToolsPage(chromium, tmp_path / "profile_cdp") as page:
+            await page.call("Page.navigate", url=url)
+            await page.wait_for_text("Execution history")
+            await page.evaluate("[...document.querySelectorAll('[role=tab]')]"
+                                ".filter(t => t.innerText.trim() === 'Partitions').pop().click()")
+            counts = await page.wait_for_text(f"Failed ({len(failed)})")
+            # Narrow the partition list to the failed day (a React input: set the value, fire 'input'), open it.
+            await page.evaluate(f"""(() => {{
+                const input = [...document.querySelectorAll('input')]
+                    .find(i => (i.placeholder || '').startsWith('Filter by partition'));
+                Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set.call(input, {failed[0]!r});
+                input.dispatchEvent(new Event('input', {{bubbles: true}}));
+            }})()""")
+            await page.wait_for_text("1 Partitions Selected")
+            await page.evaluate(f"[...document.querySelectorAll('div, span, a')].filter(e => !e.children.length"
+                                f" && (e.innerText || '').trim() === {failed[0]!r}).pop().click()")
+            day = await page.wait_for_text("Target materialization")
+            await page.evaluate("window.scrollTo(0, 0)")
+            await page.screenshot(shot)
+            return counts, day
+
+    counts, day = asyncio.run(look())
+    # The check's partition view counts each day's own verdict: the failed days as failed, the others passed.
+    assert f"Passed ({7 - len(failed)})" in counts, counts[:3000]
+    # The failed day, opened: its own verdict, failed, with the numbers it was judged on.
+    assert re.search(rf"{failed[0]}\s+Failed", day) and "off track" in day, day[:3000]
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+    print(f"\nfailed days {failed}; screenshot kept at {shot}")

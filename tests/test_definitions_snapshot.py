@@ -1,6 +1,6 @@
 """A snapshot of the graph's specs: an unintended change to an asset, check, job, schedule or sensor shows as a diff.
 
-After an intended change, rewrite the snapshot with ``PMKPI_UPDATE_SNAPSHOT=1 python -m pytest
+After an intended change, rewrite the snapshot with ``PMKPI_TEST_UPDATE_SNAPSHOT=1 python -m pytest
 tests/test_definitions_snapshot.py`` and commit ``tests/snapshots/definitions.json`` with it.
 """
 
@@ -56,9 +56,9 @@ def specs_of(defs) -> dict:
 
 def test_definitions_match_the_snapshot(code_location):
     current = json.dumps(specs_of(code_location.defs), indent=1, sort_keys=True) + "\n"
-    if os.environ.get("PMKPI_UPDATE_SNAPSHOT"):
+    if os.environ.get("PMKPI_TEST_UPDATE_SNAPSHOT"):
         SNAPSHOT.parent.mkdir(exist_ok=True)
         SNAPSHOT.write_text(current)
     recorded = SNAPSHOT.read_text()
     diff = "".join(difflib.unified_diff(recorded.splitlines(True), current.splitlines(True), "snapshot", "now"))
-    assert not diff, f"the definitions changed (PMKPI_UPDATE_SNAPSHOT=1 to accept):\n{diff}"
+    assert not diff, f"the definitions changed (PMKPI_TEST_UPDATE_SNAPSHOT=1 to accept):\n{diff}"

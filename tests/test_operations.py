@@ -111,7 +111,11 @@ def test_check_results_are_recorded_in_the_instance(stack, backfill, instance):
               for k, r in bounds.items() if r.status != AssetCheckExecutionRecordStatus.SUCCEEDED}
     assert not failed, failed
     bounce = evaluation("kpi_web", "bounce_rate_bounds")
-    assert bounce.passed and bounce.metadata["days_evaluated"].value == 7
+    assert bounce.passed and bounce.partition == OPS_RANGE[1]  # the latest of its seven per-day evaluations
+    history = instance.event_log_storage.get_asset_check_execution_history(
+        AssetCheckKey(AssetKey("kpi_web"), "bounce_rate_bounds"), limit=50)
+    assert sorted(r.event.dagster_event.event_specific_data.partition for r in history
+                  if r.run_id == run_id) == sorted(_days(*OPS_RANGE))
     rows = evaluation("raw_ga4", "rows_every_day")
     assert rows.passed and rows.metadata["empty_days"].value == {}
 
@@ -380,6 +384,8 @@ def test_checks_job_reevaluates_the_warehouse_and_catches_a_day_that_never_lande
         missed = checks.execute_in_process(instance=instance, resources=resources, raise_on_error=False,
                                            tags=range_tags(date(2025, 3, 6), date(2025, 3, 8)))
     assert not missed.success
-    [rows] = [e for e in missed.get_asset_check_evaluations()
-              if e.asset_key.to_user_string() == "raw_ga4" and e.check_name == "rows_every_day"]
-    assert not rows.passed and "2025-03-08" in json.dumps(rows.metadata["empty_days"].value)
+    rows = {e.partition: e for e in missed.get_asset_check_evaluations()
+            if e.asset_key.to_user_string() == "raw_ga4" and e.check_name == "rows_every_day"}
+    assert set(rows) == {"2025-03-06", "2025-03-07", "2025-03-08"}  # a verdict per day, each on its day
+    assert rows["2025-03-06"].passed and rows["2025-03-07"].passed
+    assert not rows["2025-03-08"].passed and "2025-03-08" in json.dumps(rows["2025-03-08"].metadata["empty_days"].value)

@@ -112,7 +112,11 @@ def test_checks_are_recorded_for_every_kpi(full_run):
     names = {e.check_name for e in evaluations}
     assert {"nps_bounds", "nps_anomaly", "nps_target", "mrr_bounds", "rows_every_day"} <= names
     bounds = [e for e in evaluations if e.check_name.endswith("_bounds")]
-    assert len(bounds) == 26 and all(e.passed for e in bounds)
+    days = (TEST_END - TEST_START).days + 1
+    # One evaluation per KPI per day, each on its own partition: none for the range as a whole.
+    assert len(bounds) == 26 * days and all(e.passed for e in bounds)
+    assert all(e.partition is not None for e in evaluations)
+    assert {e.partition for e in bounds} == {str(TEST_START + timedelta(days=i)) for i in range(days)}
     with warehouse.connect() as con:
         per_day = con.execute("SELECT count(DISTINCT date) FROM kpi_check_results").fetchone()[0]
     assert per_day == (TEST_END - TEST_START).days + 1

@@ -426,7 +426,9 @@ def test_thresholding_other_row_and_sampling_are_a_warning_not_an_error(sandbox,
     for name in ("raw_ga4_traffic", "raw_ga4_pages", "raw_ga4_events", "raw_ga4_totals"):
         assert outcome.after[name] == [row[:-3] + (True, True, True) for row in baseline.clean[name]]
     quality = [e for e in outcome.result.get_asset_check_evaluations() if e.check_name == "ga4_data_quality"]
-    assert len(quality) == 1 and not quality[0].passed and quality[0].severity.value == "WARN"
+    # One evaluation per day of the range, each a WARN on its own partition.
+    assert len(quality) == (RANGE[1] - RANGE[0]).days + 1
+    assert all(not q.passed and q.severity.value == "WARN" and q.partition for q in quality)
     materialization = outcome.result.asset_materializations_for_node("raw_ga4")[0]
     assert materialization.metadata["thresholded_reports"].value == ["traffic", "pages", "events", "totals"]
     assert materialization.metadata["sampled_reports"].value == ["traffic", "pages", "events", "totals"]

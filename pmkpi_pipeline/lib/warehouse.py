@@ -11,12 +11,12 @@ import contextlib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
 import pandas as pd
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, TableColumn, TableSchema
 
 
 class SchemaDriftError(RuntimeError):
@@ -33,6 +33,10 @@ class WarehouseTable:
     name: str
     columns: Mapping[str, str]
     partition_column: str | None = "date"
+
+    def column_schema(self) -> TableSchema:
+        """The columns as Dagster's ``TableSchema`` (shown on the asset page as ``dagster/column_schema``)."""
+        return TableSchema(columns=[TableColumn(name, kind) for name, kind in self.columns.items()])
 
     def ddl(self) -> str:
         cols = ", ".join(f'"{name}" {kind}' for name, kind in self.columns.items())
@@ -161,3 +165,15 @@ def registered(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) -
             con.unregister(name)
         raise
     con.unregister(name)
+
+
+def daily_row_counts(con: duckdb.DuckDBPyConnection, date_columns: Mapping[str, str], start: date,
+                     end: date) -> dict[date, dict[str, int]]:
+    """Rows per day of ``start..end`` in each table or view (name → its date column; 0 on a day without
+    rows): one query per table."""
+    counts = {start + timedelta(days=i): dict.fromkeys(date_columns, 0) for i in range((end - start).days + 1)}
+    for name, column in date_columns.items():
+        for day, rows in con.execute(f'SELECT "{column}", count(*) FROM "{name}" '
+                                     f'WHERE "{column}" BETWEEN ? AND ? GROUP BY 1', [start, end]).fetchall():
+            counts[day][name] = rows
+    return counts

@@ -13,6 +13,7 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, ass
 
 from ...lib.settings import RunSettings
 from ...lib.warehouse import WarehouseResource, append_rows, replace_rows
+from ..common.metadata import add_daily_row_counts, table_metadata
 from ..common.partitions import DAILY, SINGLE_RUN, partition_dates
 from .resource import BillingDatabase, BillingError
 from .tables import (
@@ -68,6 +69,7 @@ def _utc_window(start: date, end: date, tz: str) -> tuple[datetime, datetime]:
     group_name="raw_billing",
     tags={"layer": "raw", "source": "billing"},
     kinds={"sql", "duckdb"},
+    metadata=table_metadata([schema for schema, _ in (*EVENT_TABLES.values(), *STATE_TABLES.values())]),
     description="Billing tables from PMKPI_BILLING_DB_URL: customers, plans, subscriptions, "
     "invoices and refunds copied whole (state that changes after creation); survey responses "
     "and product events landed by the local date of their timestamp.",
@@ -97,6 +99,7 @@ def raw_billing(context: AssetExecutionContext, billing: BillingDatabase, wareho
                 chunk["date"] = local_dates(chunk[ts_column], tz)
                 counts[schema.name] += append_rows(wcon, schema, chunk)
             context.log.info(f"raw_billing: read {counts[schema.name]} {logical} rows for {start}..{end}")
+        add_daily_row_counts(context, wcon, [schema for schema, _ in EVENT_TABLES.values()], start, end)
     context.log.info(f"raw_billing {start}..{end}: landed {counts}")
     return MaterializeResult(metadata={
         "partition_range": f"{start}..{end}",

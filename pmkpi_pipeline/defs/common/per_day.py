@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from dagster import AssetCheckEvaluation, AssetCheckSeverity, AssetKey, Output
+from dagster import AssetCheckEvaluation, AssetCheckSeverity, AssetKey, MetadataValue, Output
 from dagster._core.definitions.asset_checks.asset_check_evaluation import (
     AssetCheckEvaluationTargetMaterializationData,
 )
@@ -37,6 +37,22 @@ class DayVerdict:
     passed: bool
     description: str
     metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+def verdict_metadata(day: date, detail: Mapping[str, Any]) -> dict:
+    """A verdict's numbers as floats (plotted over the check's history), its words as text, and the
+    whole verdict as JSON under ``verdict``; None is left out."""
+    metadata: dict = {"verdict": MetadataValue.json({"date": day.isoformat(), **detail})}
+    for key, value in detail.items():
+        if isinstance(value, bool) or value is None:
+            continue
+        if isinstance(value, (int, float)):
+            metadata[key] = MetadataValue.float(float(value))
+        elif isinstance(value, str):
+            metadata[key] = MetadataValue.text(value)
+        else:
+            metadata[key] = MetadataValue.json(value)
+    return metadata
 
 
 def add_daily_metadata(context, daily: Mapping[date | str, Mapping[str, Any]]) -> None:

@@ -8,44 +8,42 @@ no longer has.
 
 from collections.abc import Sequence
 
-import pandas as pd
-from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, MetadataValue, asset_check
+from dagster import AssetCheckExecutionContext, AssetCheckSeverity, AssetKey, MetadataValue, asset_check
 
-from ...lib.warehouse import WarehouseResource, WarehouseTable
-from .partitions import DAILY, days, partition_dates
-
-
-def empty_days(con, table: WarehouseTable, start, end) -> list:
-    """Days of start..end on which ``table`` has no rows."""
-    counts = con.execute(
-        f'SELECT "{table.partition_column}" AS d, count(*) FROM "{table.name}" '
-        f'WHERE "{table.partition_column}" BETWEEN ? AND ? GROUP BY 1', [start, end]).fetchall()
-    present = {pd.Timestamp(d).date() for d, n in counts if n}
-    return [d for d in days(start, end) if d not in present]
+from ...lib.warehouse import WarehouseResource, WarehouseTable, daily_row_counts
+from .metadata import row_count_metadata
+from .partitions import DAILY, partition_dates
+from .per_day import DayVerdict, check_outputs, daily_evaluations
 
 
 def build_row_count_check(asset_name: str, tables: Sequence[WarehouseTable], blocking: bool = False):
     """``rows_every_day`` on a raw asset: each of its daily ``tables`` has rows on every day of the range.
 
-    ``blocking`` makes a gap an ERROR that stops downstream assets; otherwise a WARN.
+    Each day gets its own verdict (:mod:`.per_day`), with that day's rows per table. ``blocking``
+    makes an empty day an ERROR that stops downstream assets; otherwise a WARN.
     """
     severity = AssetCheckSeverity.ERROR if blocking else AssetCheckSeverity.WARN
 
     @asset_check(asset=asset_name, name="rows_every_day", partitions_def=DAILY, blocking=blocking,
                  description="Every day of the range has rows in " + ", ".join(t.name for t in tables)
                  + (" (ERROR, blocks staging)." if blocking else " (WARN)."))
-    def _check(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> AssetCheckResult:
+    def _check(context: AssetCheckExecutionContext, warehouse: WarehouseResource):
         start, end = partition_dates(context)
         with warehouse.connect() as con:
-            missing = {t.name: empty_days(con, t, start, end) for t in tables}
-            counts = {t.name: con.execute(
-                f'SELECT count(*) FROM "{t.name}" WHERE "{t.partition_column}" BETWEEN ? AND ?',
-                [start, end]).fetchone()[0] for t in tables}
-        gaps = {name: [str(d) for d in ds[:20]] for name, ds in missing.items() if ds}
-        return AssetCheckResult(
-            passed=not gaps, severity=severity,
-            metadata={"rows": MetadataValue.json(counts), "empty_days": MetadataValue.json(gaps)},
-            description=f"days without rows: {gaps}" if gaps else f"rows on every day of {start}..{end}",
-        )
+            counts = daily_row_counts(con, {t.name: t.partition_column for t in tables}, start, end)
+        verdicts = []
+        for day, by_table in counts.items():
+            empty = [name for name, rows in by_table.items() if not rows]
+            verdicts.append(DayVerdict(
+                day=day, passed=not empty,
+                description=f"no rows in {', '.join(empty)} on {day}" if empty else f"rows on {day}",
+                metadata={**row_count_metadata(by_table),
+                          "empty_days": MetadataValue.json({name: [str(day)] for name in empty})}))
+        gaps = [v.day for v in verdicts if not v.passed]
+        context.log.info(f"{asset_name} rows_every_day {start}..{end}: "
+                         + (f"{len(gaps)} day(s) without rows, first {gaps[0]}" if gaps else "rows on every day"))
+        yield from daily_evaluations(context, AssetKey(asset_name), "rows_every_day", verdicts, severity,
+                                     blocking=blocking)
+        yield from check_outputs(context)
 
     return _check

@@ -18,6 +18,7 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, Metadata
 from ...lib.kpi_tables import LANDED_DAYS, replace_family_rows
 from ...lib.settings import KpiSettings, RunSettings
 from ...lib.warehouse import WarehouseResource
+from .metadata import add_daily_row_counts, code_references, view_metadata
 from .partitions import DAILY, SINGLE_RUN, days, partition_dates
 
 DEFS_DIR = Path(__file__).resolve().parent.parent
@@ -72,10 +73,9 @@ def audit_currencies(con, audits: Sequence[tuple[str, str]], cfg: KpiSettings) -
             )
 
 
-def count_rows(con, view: str, date_column: str | None, start, end) -> int:
-    """Rows of ``view`` whose ``date_column`` is in ``start..end``; every row when ``date_column`` is None."""
-    where, params = ("", []) if date_column is None else (f" WHERE {date_column} BETWEEN ? AND ?", [start, end])
-    return con.execute(f"SELECT count(*) FROM {view}{where}", params).fetchone()[0]
+def count_all_rows(con, view: str) -> int:
+    """Every row of a view without a date column (e.g. spans), whatever the range."""
+    return con.execute(f"SELECT count(*) FROM {view}").fetchone()[0]
 
 
 def build_staging_asset(source: str, date_columns: Mapping[str, str | None],
@@ -98,6 +98,7 @@ def build_staging_asset(source: str, date_columns: Mapping[str, str | None],
         description=f"Typed staging views over raw_{source}: local dates in PMKPI_TIMEZONE, money in "
         "the reporting currency; then the int_* building blocks the KPIs share. Views: "
         + ", ".join(date_columns) + ".",
+        metadata=code_references(DEFS_DIR / source / "staging.sql"),
     )
     def _staging(context: AssetExecutionContext, warehouse: WarehouseResource,
                  settings: RunSettings) -> MaterializeResult:
@@ -109,14 +110,18 @@ def build_staging_asset(source: str, date_columns: Mapping[str, str | None],
             audit_currencies(con, currency_audits, cfg)
             landed = pd.DataFrame({"date": days(start, end)})
             replace_family_rows(con, LANDED_DAYS, source, landed, start, end, key_column="source")
-            counts = {}
             for name, sql in views.items():
                 con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
-                counts[name] = count_rows(con, name, date_columns[name], start, end)
+            dated = {name: column for name, column in date_columns.items() if column is not None}
+            daily = add_daily_row_counts(context, con, dated, start, end)
+            counts = {name: sum(day[name] for day in daily.values()) if name in dated
+                      else count_all_rows(con, name) for name in views}
+            schemas = view_metadata(con, list(views))
         context.log.info(f"stg_{source} {start}..{end}: {counts}")
         return MaterializeResult(metadata={
             "partition_range": f"{start}..{end}",
             "rows_in_range": MetadataValue.json(counts),
+            **schemas,
         })
 
     return _staging

@@ -12,6 +12,7 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, ass
 from ...lib.late_data import changed_rows, late_data_metadata, settled_before
 from ...lib.settings import RunSettings
 from ...lib.warehouse import WarehouseResource, WarehouseTable, replace_rows
+from ..common.metadata import add_daily_row_counts, table_metadata
 from ..common.partitions import DAILY, SINGLE_RUN, partition_dates
 from .resource import GA4Resource
 from .tables import GA4_EVENTS, GA4_PAGES, GA4_TOTALS, GA4_TRAFFIC
@@ -67,6 +68,7 @@ REPORTS = (
     group_name="raw_ga4",
     tags={"layer": "raw", "source": "ga4"},
     kinds={"google_analytics", "duckdb"},
+    metadata=table_metadata([r.table for r in REPORTS]),
     description="GA4 Data API reports (traffic by channel, pages, events, property totals) landed "
     "as received into raw_ga4_traffic / raw_ga4_pages / raw_ga4_events / raw_ga4_totals, with the "
     "property time zone and thresholding / (other)-row flags of each response. Numbers a re-pull "
@@ -111,6 +113,7 @@ def raw_ga4(context: AssetExecutionContext, ga4: GA4Resource, warehouse: Warehou
                                             source=f"GA4 {report.name} report")
             for report in REPORTS
         }
+        add_daily_row_counts(context, con, [r.table for r in REPORTS], start, end)
     context.log.info(f"raw_ga4 {start}..{end}: landed {counts} in {sum(calls.values())} runReport calls")
     return MaterializeResult(metadata={
         "partition_range": f"{start}..{end}",

@@ -7,10 +7,12 @@ replaced whole. A bad file stops the run before anything is written.
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from ...lib.warehouse import WarehouseResource, replace_rows
+from ..common.metadata import add_daily_row_counts, table_metadata
 from ..common.partitions import DAILY, SINGLE_RUN, partition_dates
 from .resource import INDUSTRY_SALES, MARKETING_SPEND, SOCIAL_MEDIA, InputsFolder
 from .tables import INPUTS_INDUSTRY_SALES, INPUTS_MARKETING_SPEND, INPUTS_SOCIAL_MEDIA
 
+TABLES = (INPUTS_MARKETING_SPEND, INPUTS_SOCIAL_MEDIA, INPUTS_INDUSTRY_SALES)
 
 @asset(
     partitions_def=DAILY,
@@ -18,6 +20,7 @@ from .tables import INPUTS_INDUSTRY_SALES, INPUTS_MARKETING_SPEND, INPUTS_SOCIAL
     group_name="raw_inputs",
     tags={"layer": "raw", "source": "inputs"},
     kinds={"csv", "duckdb"},
+    metadata=table_metadata(TABLES),
     description="Marketing-input CSVs from PMKPI_INPUTS_DIR: marketing_spend.csv (date, channel, "
     "amount[, currency]), social_media.csv (date, network, impressions, engagements) and "
     "industry_sales.csv (month, market, total_sales[, currency]).",
@@ -38,6 +41,7 @@ def raw_inputs(context: AssetExecutionContext, inputs: InputsFolder, warehouse: 
             INPUTS_INDUSTRY_SALES.name: replace_rows(con, INPUTS_INDUSTRY_SALES, industry,
                                                      source=INDUSTRY_SALES.file),
         }
+        add_daily_row_counts(context, con, TABLES, start, end)
     context.log.info(f"raw_inputs {start}..{end}: landed {counts}")
     return MaterializeResult(metadata={
         "partition_range": f"{start}..{end}",

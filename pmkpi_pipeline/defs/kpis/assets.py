@@ -8,12 +8,14 @@ set-based pass (``formulas/<family>.py``) and replaces the family's rows of that
 
 import json
 import math
+from pathlib import Path
 
 import pandas as pd
 from dagster import (
     AssetExecutionContext,
     AssetIn,
     AssetKey,
+    FreshnessPolicy,
     MaterializeResult,
     MetadataValue,
     Nothing,
@@ -24,32 +26,39 @@ from dagster import (
 from ...lib.kpi_tables import KPI_ROWS, LANDED_DAYS, replace_family_rows
 from ...lib.settings import KpiSettings, RunSettings, load_settings
 from ...lib.warehouse import WarehouseResource, ensure_table
+from ..common.metadata import code_references, table_metadata
 from ..common.partitions import DAILY, SINGLE_RUN, partition_dates
+from ..common.per_day import add_daily_metadata
+from ..operations.freshness import REFRESH_LEAD
+from ..operations.schedules import CHECKS_CRON
 from .catalog import BY_ID, FAMILIES, FAMILY_UPSTREAMS, family_lookback_days
 from .formulas import FAMILY_FUNCTIONS
 
 NUMBERS = ["value", "numerator", "denominator"]
+FORMULAS_DIR = Path(__file__).resolve().parent / "formulas"
 
 
 def _number(value) -> float | None:
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
 
 
-def latest_metadata(rows: pd.DataFrame) -> dict:
-    """Materialisation metadata: each KPI's value on the last day of the range (plotted by the UI)."""
-    if rows.empty:
-        return {}
-    last = rows[rows["date"] == rows["date"].max()]
-    metadata: dict = {}
-    for row in last.itertuples():
-        if row.dimension is not None and not pd.isna(row.dimension):
-            continue
-        value = _number(row.value)
-        metadata[row.kpi] = MetadataValue.float(value) if value is not None else MetadataValue.text(
-            f"NULL: {row.null_reason}")
-        if isinstance(row.details, str) and row.details:
-            metadata[f"{row.kpi}_details"] = MetadataValue.json(json.loads(row.details))
-    return metadata
+def daily_metadata(rows: pd.DataFrame) -> dict:
+    """Each day's own materialisation metadata: every KPI's value that day as a float (plotted by the UI),
+    or its NULL reason as text; JSON details where the KPI has them; the day's row count.
+
+    Dimension rows (features, MRR movements) stay out of the plotted floats: they are in the details.
+    """
+    daily: dict = {}
+    for day, day_rows in rows.groupby("date", sort=True):
+        metadata: dict = {"dagster/row_count": MetadataValue.int(len(day_rows))}
+        for row in day_rows[day_rows["dimension"].isna()].itertuples():
+            value = _number(row.value)
+            metadata[row.kpi] = MetadataValue.float(value) if value is not None else MetadataValue.text(
+                f"NULL: {row.null_reason}")
+            if isinstance(row.details, str) and row.details:
+                metadata[f"{row.kpi}_details"] = MetadataValue.json(json.loads(row.details))
+        daily[day] = metadata
+    return daily
 
 
 def null_unlanded_windows(rows: pd.DataFrame, cfg: KpiSettings, con) -> pd.DataFrame:
@@ -84,7 +93,8 @@ def build_family_asset(family: str):
     The KPI windows shape the partition mapping and the description, so they are read as the
     definitions are built; the body computes with the run's ``settings`` resource.
     """
-    cfg = load_settings().kpi_settings()
+    settings_at_load = load_settings()
+    cfg = settings_at_load.kpi_settings()
     kpis = FAMILIES[family]
     lookback = family_lookback_days(family, cfg)
     mapping = TimeWindowPartitionMapping(start_offset=-lookback, end_offset=0,
@@ -104,8 +114,14 @@ def build_family_asset(family: str):
         tags={"layer": "kpi", "kpi_family": family},
         kinds={"duckdb"},
         description=description,
+        # Yesterday's numbers are due by 09:00 after the 06:00 refresh (see defs/operations/freshness.py).
+        freshness_policy=FreshnessPolicy.cron(deadline_cron=CHECKS_CRON, lower_bound_delta=REFRESH_LEAD,
+                                              timezone=settings_at_load.timezone),
         metadata={"kpis": MetadataValue.json([k.id for k in kpis]),
-                  "formulas": MetadataValue.md("\n".join(f"- `{k.id}`: {k.formula}" for k in kpis))},
+                  "formulas": MetadataValue.md("\n".join(f"- `{k.id}`: {k.formula}" for k in kpis)),
+                  **table_metadata([KPI_ROWS]),
+                  **code_references(FORMULAS_DIR / f"{family}.py", FORMULAS_DIR.parent / "catalog.py",
+                                    label="formulas")},
     )
     def _family(context: AssetExecutionContext, warehouse: WarehouseResource,
                 settings: RunSettings) -> MaterializeResult:
@@ -124,13 +140,11 @@ def build_family_asset(family: str):
             f"kpi_{family} {start}..{end}: {written} rows ({nulls} NULL) from upstream partitions "
             f"{reads.start.date()}..{end}"
         )
+        add_daily_metadata(context, daily_metadata(rows))
         return MaterializeResult(metadata={
             "partition_range": f"{start}..{end}",
             "rows": written,
             "null_values": nulls,
-            # The floats the UI plots are the values of the range's last day (a daily run: its day).
-            "values_as_of": str(end),
-            **latest_metadata(rows),
         })
 
     return _family

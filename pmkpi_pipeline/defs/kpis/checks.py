@@ -3,9 +3,10 @@
 One ``@multi_asset_check`` per family evaluates every day of the run's range: bounds (ERROR:
 a rate outside 0–100, NPS outside −100..100, a negative money value, a non-finite number),
 anomaly against the KPI's own history (WARN, via :mod:`pmkpi_pipeline.anomaly`) and the
-team's target (WARN when off track). In a range run Dagster records one evaluation per check,
-so the flagged days are listed in its metadata; every per-day verdict is also written to the
-warehouse table ``kpi_check_results`` for ``pmkpi report`` and BI tools.
+team's target (WARN when off track). Each day gets its own evaluation of each check, on its own
+partition and tied to that day's materialisation (:mod:`..common.per_day`), in range runs and
+one-day runs alike; every per-day verdict is also written to the warehouse table
+``kpi_check_results`` for ``pmkpi report`` and BI tools.
 """
 
 import json
@@ -17,11 +18,9 @@ from types import MappingProxyType
 import pandas as pd
 from dagster import (
     AssetCheckExecutionContext,
-    AssetCheckResult,
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetKey,
-    MetadataValue,
     multi_asset_check,
 )
 
@@ -29,11 +28,19 @@ from ...lib.anomaly import AnomalyParams, assess_series
 from ...lib.kpi_tables import CHECK_ROWS, replace_family_rows
 from ...lib.settings import RunSettings
 from ...lib.warehouse import WarehouseResource
-from ..common.partitions import DAILY, partition_dates
+from ..common.partitions import DAILY, days, partition_dates
+from ..common.per_day import (
+    DayVerdict,
+    check_outputs,
+    daily_evaluations,
+    latest_materializations,
+    verdict_metadata,
+)
 from .catalog import FAMILIES, Kpi
 from .targets import Target, load_targets
 
-MAX_LISTED_DAYS = 20
+SEVERITIES = {"bounds": AssetCheckSeverity.ERROR, "anomaly": AssetCheckSeverity.WARN,
+              "target": AssetCheckSeverity.WARN}
 
 
 def bounds_verdict(kpi: Kpi, value: float | None) -> tuple[bool, str]:
@@ -91,23 +98,11 @@ def evaluate_kpi(kpi: Kpi, series: pd.DataFrame, start, end, target: Target | No
     return verdicts
 
 
-def summarise(check_name: str, verdicts: list[dict]) -> tuple[bool, dict, str]:
-    """Dagster result for one check over a range: passed, metadata, description."""
-    failed = [v for v in verdicts if not v["passed"]]
-    metadata: dict = {"days_evaluated": len(verdicts), "days_flagged": len(failed),
-                      "flagged_days": MetadataValue.json([str(v["date"]) for v in failed[:MAX_LISTED_DAYS]])}
-    if len(verdicts) == 1 or failed:
-        focus = failed[0] if failed else verdicts[0]
-        detail = json.loads(focus["metadata"])
-        metadata["verdict"] = MetadataValue.json({"date": str(focus["date"]), **detail})
-        if len(verdicts) == 1:  # a daily run: numbers the UI plots over the check's history
-            metadata.update({key: MetadataValue.float(float(detail[key])) for key in ("value", "expected", "score")
-                             if isinstance(detail.get(key), (int, float))})
-    description = (failed[0]["description"] if failed else (verdicts[0]["description"] if verdicts else
-                   "no rows in range"))
-    if len(failed) > 1:
-        description = f"{len(failed)} days flagged; first {failed[0]['date']}: {description}"
-    return not failed, metadata, f"{check_name}: {description}"
+def day_verdicts(check_name: str, verdicts: list[dict]) -> list[DayVerdict]:
+    """One check's per-day verdicts (rows of ``kpi_check_results``) as the evaluations record them."""
+    return [DayVerdict(day=v["date"], passed=bool(v["passed"]), description=f"{check_name}: {v['description']}",
+                       metadata=verdict_metadata(v["date"], json.loads(v["metadata"])))
+            for v in verdicts if v["check_name"] == check_name]
 
 
 def build_family_checks(family: str):
@@ -138,23 +133,20 @@ def build_family_checks(family: str):
                 [family, history_start, end]).df()
         rows["date"] = pd.to_datetime(rows["date"]).dt.date
         all_verdicts: list[dict] = []
-        results = []
         for kpi in kpis:
-            verdicts = evaluate_kpi(kpi, rows[rows["kpi"] == kpi.id], start, end, targets.get(kpi.id), overrides)
-            all_verdicts += verdicts
-            for suffix, severity in (("bounds", AssetCheckSeverity.ERROR), ("anomaly", AssetCheckSeverity.WARN),
-                                     ("target", AssetCheckSeverity.WARN)):
-                name = f"{kpi.id}_{suffix}"
-                passed, metadata, description = summarise(name, [v for v in all_verdicts
-                                                                 if v["check_name"] == name])
-                results.append(AssetCheckResult(asset_key=asset_key, check_name=name, passed=passed,
-                                                severity=severity, metadata=metadata, description=description))
+            all_verdicts += evaluate_kpi(kpi, rows[rows["kpi"] == kpi.id], start, end, targets.get(kpi.id),
+                                         overrides)
         with warehouse.transaction() as con:
             replace_family_rows(con, CHECK_ROWS, family, pd.DataFrame(all_verdicts, columns=[
                 c for c in CHECK_ROWS.columns if c != "family"]), start, end)
-        flagged = [r.check_name for r in results if not r.passed]
-        context.log.info(f"kpi_{family}_checks {start}..{end}: {len(results)} checks, failing: {flagged or 'none'}")
-        yield from results
+        materialized = latest_materializations(context.instance, asset_key, [d.isoformat() for d in days(start, end)])
+        for spec in specs:
+            yield from daily_evaluations(context, asset_key, spec.name, day_verdicts(spec.name, all_verdicts),
+                                         SEVERITIES[spec.name.rsplit("_", 1)[1]], targets=materialized)
+        flagged = sorted({v["check_name"] for v in all_verdicts if not v["passed"]})
+        context.log.info(f"kpi_{family}_checks {start}..{end}: {len(specs)} checks × {len(days(start, end))} days, "
+                         f"failing: {flagged or 'none'}")
+        yield from check_outputs(context)
 
     return _checks
 

@@ -16,6 +16,7 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, ass
 from ...lib.late_data import changed_rows, late_data_metadata, settled_before
 from ...lib.settings import RunSettings
 from ...lib.warehouse import WarehouseResource, replace_rows
+from ..common.metadata import add_daily_row_counts, table_metadata
 from ..common.partitions import DAILY, SINGLE_RUN, partition_dates
 from .resource import MailchimpError, MailchimpResource
 from .tables import MAILCHIMP_CAMPAIGNS, MAILCHIMP_LIST_ACTIVITY, MAILCHIMP_REPORTS
@@ -31,6 +32,7 @@ REPORT_FIELDS = {  # column → path in a /reports item
 }
 ACTIVITY_FIELDS = ("emails_sent", "unique_opens", "recipient_clicks", "hard_bounce", "soft_bounce",
                    "subs", "unsubs", "other_adds", "other_removes")
+TABLES = (MAILCHIMP_REPORTS, MAILCHIMP_CAMPAIGNS, MAILCHIMP_LIST_ACTIVITY)
 OPTIONAL_COUNTS = {"proxy_excluded_unique_opens"}
 
 
@@ -106,6 +108,7 @@ def _activity(mailchimp: MailchimpResource, lists: list[dict], start: date, end:
     group_name="raw_mailchimp",
     tags={"layer": "raw", "source": "mailchimp"},
     kinds={"mailchimp", "duckdb"},
+    metadata=table_metadata(TABLES),
     description="Mailchimp campaigns, campaign reports (sends, unique opens incl. the Apple-MPP "
     "excluded count, unique subscriber clicks, bounces, unsubscribes, abuse) and daily list "
     "activity, landed as received into raw_mailchimp_campaigns / raw_mailchimp_reports / "
@@ -154,6 +157,7 @@ def raw_mailchimp(context: AssetExecutionContext, mailchimp: MailchimpResource,
             MAILCHIMP_REPORTS.name: replace_rows(con, MAILCHIMP_REPORTS, report_frame, start, end),
             MAILCHIMP_LIST_ACTIVITY.name: replace_rows(con, MAILCHIMP_LIST_ACTIVITY, activity, start, end),
         }
+        add_daily_row_counts(context, con, TABLES, start, end)
     context.log.info(f"raw_mailchimp {start}..{end}: landed {counts} from {len(lists)} list(s)")
     return MaterializeResult(metadata={
         "partition_range": partitions,

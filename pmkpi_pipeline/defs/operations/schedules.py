@@ -22,6 +22,10 @@ MAILCHIMP_LOOKBACK_DAYS = _settings.mailchimp_lookback_days
 MAILCHIMP_CHAIN = [AssetKey("raw_mailchimp"), AssetKey("stg_mailchimp"), *(
     AssetKey(f"kpi_{family}") for family, upstreams in FAMILY_UPSTREAMS.items() if "stg_mailchimp" in upstreams)]
 """raw_mailchimp and every asset computed from it."""
+REFRESH_CRON = "0 6 * * *"
+"""The daily refresh: 06:00 in PMKPI_TIMEZONE."""
+CHECKS_CRON = "0 9 * * *"
+"""The checks watchdog, and the deadline for yesterday's KPIs: 09:00 in PMKPI_TIMEZONE."""
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 
@@ -37,7 +41,7 @@ def range_run_request(keys: list[str], run_key: str) -> RunRequest:
     return RunRequest(run_key=run_key, tags={RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]})
 
 
-@schedule(job_name="pmkpi_all", cron_schedule="0 6 * * *", execution_timezone=_settings.timezone,
+@schedule(job_name="pmkpi_all", cron_schedule=REFRESH_CRON, execution_timezone=_settings.timezone,
           default_status=DefaultScheduleStatus.STOPPED)
 def daily_refresh(context: ScheduleEvaluationContext):
     """06:00: everything over yesterday plus the GA4 lookback (3 days: numbers settle for ~72 h), and
@@ -53,7 +57,7 @@ def daily_refresh(context: ScheduleEvaluationContext):
     return requests
 
 
-@schedule(job_name="pmkpi_checks", cron_schedule="0 9 * * *", execution_timezone=_settings.timezone,
+@schedule(job_name="pmkpi_checks", cron_schedule=CHECKS_CRON, execution_timezone=_settings.timezone,
           default_status=DefaultScheduleStatus.STOPPED)
 def daily_checks(context: ScheduleEvaluationContext):
     """09:00: every check again over the refresh's window, as a watchdog independent of the refresh.
