@@ -8,8 +8,11 @@ from dagster import BackfillPolicy, DailyPartitionsDefinition
 
 from ...lib.settings import load_settings
 
-_settings = load_settings()
-DAILY = DailyPartitionsDefinition(start_date=_settings.start_date.isoformat(), timezone=_settings.timezone)
+SHAPING_SETTINGS = load_settings()
+"""The settings that shape the definitions themselves (first partition, time zone, lookbacks, KPI windows),
+read once as they are built; asset and check bodies read the ``settings`` resource instead."""
+DAILY = DailyPartitionsDefinition(start_date=SHAPING_SETTINGS.start_date.isoformat(),
+                                  timezone=SHAPING_SETTINGS.timezone)
 """Calendar days in ``PMKPI_TIMEZONE`` from ``PMKPI_START_DATE`` up to yesterday."""
 
 SINGLE_RUN = BackfillPolicy.single_run()

@@ -24,10 +24,10 @@ from dagster import (
 )
 
 from ...lib.kpi_tables import KPI_ROWS, LANDED_DAYS, replace_family_rows
-from ...lib.settings import KpiSettings, RunSettings, load_settings
+from ...lib.settings import KpiSettings, RunSettings
 from ...lib.warehouse import WarehouseResource, ensure_table
 from ..common.metadata import code_references, table_metadata
-from ..common.partitions import DAILY, SINGLE_RUN, partition_dates
+from ..common.partitions import DAILY, SHAPING_SETTINGS, SINGLE_RUN, partition_dates
 from ..common.per_day import add_daily_metadata
 from ..operations.freshness import REFRESH_LEAD
 from ..operations.schedules import CHECKS_CRON
@@ -93,8 +93,7 @@ def build_family_asset(family: str):
     The KPI windows shape the partition mapping and the description, so they are read as the
     definitions are built; the body computes with the run's ``settings`` resource.
     """
-    settings_at_load = load_settings()
-    cfg = settings_at_load.kpi_settings()
+    cfg = SHAPING_SETTINGS.kpi_settings()
     kpis = FAMILIES[family]
     lookback = family_lookback_days(family, cfg)
     mapping = TimeWindowPartitionMapping(start_offset=-lookback, end_offset=0,
@@ -116,7 +115,7 @@ def build_family_asset(family: str):
         description=description,
         # Yesterday's numbers are due by 09:00 after the 06:00 refresh (see defs/operations/freshness.py).
         freshness_policy=FreshnessPolicy.cron(deadline_cron=CHECKS_CRON, lower_bound_delta=REFRESH_LEAD,
-                                              timezone=settings_at_load.timezone),
+                                              timezone=SHAPING_SETTINGS.timezone),
         metadata={"kpis": MetadataValue.json([k.id for k in kpis]),
                   "formulas": MetadataValue.md("\n".join(f"- `{k.id}`: {k.formula}" for k in kpis)),
                   **table_metadata([KPI_ROWS]),

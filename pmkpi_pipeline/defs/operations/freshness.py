@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from dagster import AssetKey, DefaultSensorStatus, SensorEvaluationContext, SkipReason, sensor
 from dagster._core.storage.event_log.base import AssetRecordsFilter
 
-from ...lib.settings import load_settings
+from ..common.partitions import SHAPING_SETTINGS
 from ..kpis.catalog import FAMILIES
 from .alerts import post_alert
 from .schedules import CHECKS_CRON
@@ -25,7 +25,7 @@ KPI_ASSETS = [AssetKey(f"kpi_{family}") for family in FAMILIES]
 DEADLINE = time(int(CHECKS_CRON.split()[1]), int(CHECKS_CRON.split()[0]))
 REFRESH_LEAD = timedelta(hours=3)
 """The freshness policy's lower bound: a materialisation within the 3 hours before the deadline is today's."""
-_settings = load_settings()  # the time zone and the first partition shape the sensor's schedule
+_settings = SHAPING_SETTINGS  # the time zone and the first partition shape the sensor's schedule
 
 
 def late_kpi_assets(instance, day: date) -> list[str]:

@@ -10,11 +10,10 @@ from datetime import datetime
 
 from dagster import AssetKey, DefaultScheduleStatus, RunRequest, ScheduleEvaluationContext, SkipReason, schedule
 
-from ...lib.settings import load_settings
-from ..common.partitions import DAILY
+from ..common.partitions import DAILY, SHAPING_SETTINGS
 from ..kpis.catalog import FAMILY_UPSTREAMS
 
-_settings = load_settings()  # the schedules' time zone and lookbacks shape the definitions
+_settings = SHAPING_SETTINGS  # the schedules' time zone and lookbacks shape the definitions
 SCHEDULE_LOOKBACK_DAYS = _settings.ga4_lookback_days
 """Days before yesterday that the daily refresh re-lands everything: GA4 numbers settle for ~72 hours."""
 MAILCHIMP_LOOKBACK_DAYS = _settings.mailchimp_lookback_days
