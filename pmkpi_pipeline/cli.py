@@ -71,6 +71,7 @@ def _fmt(value) -> str:
 def report_rows(day: date) -> tuple[list[dict], list[dict]]:
     """The ``kpis`` rows (with target and null reason) and the failed checks of one day."""
     from .defs.kpis.targets import load_targets
+    from .lib.kpi_tables import provisional_rows
     from .lib.settings import load_settings
     from .lib.warehouse import WarehouseResource
 
@@ -86,10 +87,14 @@ def report_rows(day: date) -> tuple[list[dict], list[dict]]:
         checks = con.execute(
             "SELECT kpi, check_name, severity, description FROM kpi_check_results "
             "WHERE date = ? AND NOT passed ORDER BY severity, kpi", [day]).df()
+        unsettled = dict(provisional_rows(con, list(kpis["kpi"].unique()), day, day)[["kpi", "provisional_sources"]]
+                         .itertuples(index=False))
     rows = []
     for record in kpis.to_dict("records"):
         clean = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in record.items()}
         clean["date"] = str(pd_date(clean["date"]))
+        clean["provisional_sources"] = unsettled.get(clean["kpi"])
+        clean["provisional"] = clean["provisional_sources"] is not None
         target = targets.get(clean["kpi"]) if clean["dimension"] is None else None
         clean["target"] = target.value if target else None
         rows.append(clean)
@@ -110,7 +115,8 @@ def print_report(day: date, rows: list[dict], failed: list[dict]) -> None:
     for row in rows:
         breakdown = f"{row['dimension']}={row['dimension_value']}" if row["dimension"] else ""
         target = "" if row["target"] is None else _fmt(row["target"])
-        note = row["null_reason"] or ""
+        note = "; ".join(filter(None, [row["null_reason"], row["provisional_sources"] and
+                                       f"provisional: {row['provisional_sources']} not settled"]))
         _say(f"  {row['kpi']:<28} {breakdown:<26} {_fmt(row['value']):>16} {row['unit']:<9} {target:>10}  {note}")
     if failed:
         _say(f"\nFailed checks on {day}")

@@ -30,6 +30,8 @@ MAILCHIMP_SETTLING_DAYS = 7
 """Campaign reports keep changing for days after a send (late opens and clicks): the daily
 schedule re-pulls this many days before yesterday, and a re-pull that changes a number older
 than this is recorded as a settled change."""
+GA4_SETTLING_HOURS = 72
+"""A GA4 day is provisional until this many hours after it ended (Google: complete after 24-48 h)."""
 ALL_GROUPS = "*"
 
 # Dagster's own rules: an owner is an e-mail address or "team:<name>"; a tag value is at most 63
@@ -75,10 +77,10 @@ def is_valid_owner(owner: str) -> bool:
     return bool(_EMAIL.fullmatch(owner)) or (owner.startswith("team:") and len(owner) > 5)
 
 
-def _positive(name: str, value: Any) -> int:
+def _positive(name: str, value: Any, minimum: int = 1) -> int:
     text = str(value).strip()
-    if not text.isdigit() or int(text) < 1:
-        raise ValueError(f"{name}={text!r} must be a positive whole number")
+    if not text.isdigit() or int(text) < minimum:
+        raise ValueError(f"{name}={text!r} must be a {'positive' if minimum else 'non-negative'} whole number")
     return int(text)
 
 
@@ -132,6 +134,8 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("GOOGLE_APPLICATION_CREDENTIALS"))
     ga4_lookback_days: int = GA4_SETTLING_DAYS
     mailchimp_lookback_days: int = MAILCHIMP_SETTLING_DAYS
+    ga4_settling_hours: int = GA4_SETTLING_HOURS
+    mailchimp_settling_days: int = MAILCHIMP_SETTLING_DAYS
     window_days: int = 30
     email_window_days: int = 7
     content_path_prefixes: CommaList = ("/blog/", "/resources/")
@@ -207,6 +211,12 @@ class Settings(BaseSettings):
     @classmethod
     def _positive_int(cls, value: Any, info) -> int | None:
         return None if value is None else _positive(f"PMKPI_{info.field_name.upper()}", value)
+
+    @field_validator("ga4_settling_hours", "mailchimp_settling_days", mode="before")
+    @classmethod
+    def _settling(cls, value: Any, info) -> int:
+        """How long a source's day stays provisional after it ended; 0 marks nothing provisional."""
+        return _positive(f"PMKPI_{info.field_name.upper()}", value, minimum=0)
 
     @field_validator("content_path_prefixes", "onboarding_path_prefixes", "conversion_events", "tracked_features",
                      mode="before")
@@ -397,6 +407,8 @@ class RunSettings(ConfigurableResource):
     fx_rates: dict[str, float] = {}
     targets_file: str | None = None
     anomaly_overrides: dict[str, Any] = {}
+    ga4_settling_hours: int = GA4_SETTLING_HOURS
+    mailchimp_settling_days: int = MAILCHIMP_SETTLING_DAYS
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RunSettings:
@@ -410,7 +422,12 @@ class RunSettings(ConfigurableResource):
             gross_margin=kpi.gross_margin, reporting_currency=kpi.reporting_currency, fx_rates=kpi.fx_rates,
             targets_file=str(kpi.targets_file) if kpi.targets_file else None,
             anomaly_overrides=settings.anomaly_overrides(),
+            ga4_settling_hours=settings.ga4_settling_hours, mailchimp_settling_days=settings.mailchimp_settling_days,
         )
+
+    def settling_hours(self, source: str) -> int:
+        """Hours after a day ends until ``source``'s numbers for it are final (0 for billing and inputs)."""
+        return {"ga4": self.ga4_settling_hours, "mailchimp": 24 * self.mailchimp_settling_days}.get(source, 0)
 
     def kpi_settings(self) -> KpiSettings:
         """The KPI parameters as the formulas take them."""

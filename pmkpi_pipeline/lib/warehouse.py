@@ -84,12 +84,21 @@ class WarehouseResource(ConfigurableResource):
 
 
 def ensure_table(con: duckdb.DuckDBPyConnection, schema: WarehouseTable) -> None:
-    """Create ``schema``'s table if absent; fail with the differing columns if it has drifted."""
+    """Create ``schema``'s table if absent; fail with the differing columns if it has drifted.
+
+    Columns a newer version appends to a schema are added to an existing table (NULL in its old rows),
+    so an upgrade keeps what was landed; any other difference is drift.
+    """
     con.execute(schema.ddl())
     existing = [row[0] for row in con.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
         "ORDER BY ordinal_position", [schema.name]).fetchall()]
-    if existing != list(schema.columns):
+    wanted = list(schema.columns)
+    if existing == wanted[: len(existing)]:
+        for name in wanted[len(existing):]:
+            con.execute(f'ALTER TABLE "{schema.name}" ADD COLUMN "{name}" {schema.columns[name]}')
+        existing = wanted
+    if existing != wanted:
         raise SchemaDriftError(
             f"warehouse table {schema.name} has columns {existing}, expected {list(schema.columns)}; "
             f"drop it (DROP TABLE {schema.name}) and re-run the backfill to rebuild it"

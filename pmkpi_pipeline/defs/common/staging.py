@@ -5,11 +5,13 @@ the ``int_*`` views after them are the building blocks the KPI formulas share (a
 and spend per day, ...). A materialisation is cheap: it (re)creates the views in file order, checks the
 partition range (every money row has a currency with a known rate) and reports row counts per day range.
 It also records the range in ``landed_days``, so KPI windows can tell a day with no activity from a day that
-was never landed. Money in a currency without a configured rate stops the run with the offending rows named.
+was never landed, and when each day settles, so KPI rows built from unsettled days are marked provisional.
+Money in a currency without a configured rate stops the run with the offending rows named.
 """
 
 import re
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -78,6 +80,15 @@ def count_all_rows(con, view: str) -> int:
     return con.execute(f"SELECT count(*) FROM {view}").fetchone()[0]
 
 
+def landed_days(dates: list, timezone: str, settling_hours: int, now: datetime | None = None) -> pd.DataFrame:
+    """Rows of ``landed_days`` for ``dates`` landed ``now``: each day settles ``settling_hours`` after it ends
+    (midnight in ``timezone``); both times in UTC without a zone, as the warehouse keeps timestamps."""
+    ends = pd.DatetimeIndex([pd.Timestamp(d) + pd.Timedelta(days=1) for d in dates]).tz_localize(timezone)
+    settles = (ends + pd.Timedelta(hours=settling_hours)).tz_convert("UTC").tz_localize(None)
+    landed_at = pd.Timestamp(now or datetime.now(UTC)).tz_convert("UTC").tz_localize(None)
+    return pd.DataFrame({"date": dates, "landed_at": landed_at, "settles_at": settles})
+
+
 def build_staging_asset(source: str, date_columns: Mapping[str, str | None],
                         currency_audits: Sequence[tuple[str, str]] = ()):
     """The ``stg_<source>`` asset: refresh the source's views and validate the run's range.
@@ -108,7 +119,7 @@ def build_staging_asset(source: str, date_columns: Mapping[str, str | None],
         with warehouse.transaction() as con:
             write_fx_rates(con, cfg)
             audit_currencies(con, currency_audits, cfg)
-            landed = pd.DataFrame({"date": days(start, end)})
+            landed = landed_days(days(start, end), settings.timezone, settings.settling_hours(source))
             replace_family_rows(con, LANDED_DAYS, source, landed, start, end, key_column="source")
             for name, sql in views.items():
                 con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")

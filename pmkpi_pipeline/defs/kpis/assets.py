@@ -23,7 +23,7 @@ from dagster import (
     asset,
 )
 
-from ...lib.kpi_tables import KPI_ROWS, LANDED_DAYS, replace_family_rows
+from ...lib.kpi_tables import KPI_ROWS, LANDED_DAYS, kpis_view_sql, provisional_rows, replace_family_rows
 from ...lib.settings import KpiSettings, RunSettings
 from ...lib.warehouse import WarehouseResource, ensure_table
 from ..common.metadata import code_references, table_metadata
@@ -31,7 +31,7 @@ from ..common.partitions import DAILY, SHAPING_SETTINGS, SINGLE_RUN, partition_d
 from ..common.per_day import add_daily_metadata
 from ..operations.freshness import REFRESH_LEAD
 from ..operations.schedules import CHECKS_CRON
-from .catalog import BY_ID, FAMILIES, FAMILY_UPSTREAMS, family_lookback_days
+from .catalog import BY_ID, FAMILIES, FAMILY_UPSTREAMS, family_lookback_days, kpi_windows
 from .formulas import FAMILY_FUNCTIONS
 
 NUMBERS = ["value", "numerator", "denominator"]
@@ -42,9 +42,11 @@ def _number(value) -> float | None:
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
 
 
-def daily_metadata(rows: pd.DataFrame) -> dict:
+def daily_metadata(rows: pd.DataFrame, provisional: pd.DataFrame) -> dict:
     """Each day's own materialisation metadata: every KPI's value that day as a float (plotted by the UI),
-    or its NULL reason as text; JSON details where the KPI has them; the day's row count.
+    or its NULL reason as text; JSON details where the KPI has them; the day's row count; and on days with
+    provisional KPIs, ``provisional``: each such KPI with the sources that had not settled when they landed
+    (``provisional`` holds ``date, kpi, provisional_sources`` rows).
 
     Dimension rows (features, MRR movements) stay out of the plotted floats: they are in the details.
     """
@@ -57,8 +59,12 @@ def daily_metadata(rows: pd.DataFrame) -> dict:
                 f"NULL: {row.null_reason}")
             if isinstance(row.details, str) and row.details:
                 metadata[f"{row.kpi}_details"] = MetadataValue.json(json.loads(row.details))
+        unsettled = provisional[provisional["date"] == day]
+        if len(unsettled):
+            metadata["provisional"] = MetadataValue.json(dict(zip(unsettled["kpi"], unsettled["provisional_sources"])))
         daily[day] = metadata
     return daily
+
 
 
 def null_unlanded_windows(rows: pd.DataFrame, cfg: KpiSettings, con) -> pd.DataFrame:
@@ -134,16 +140,19 @@ def build_family_asset(family: str):
             rows[NUMBERS] = rows[NUMBERS].astype(float).map(
                 lambda v: v if pd.isna(v) else float(f"{v:.12g}"))
             written = replace_family_rows(con, KPI_ROWS, family, rows, start, end)
+            con.execute(kpis_view_sql(kpi_windows(cfg)))
+            provisional = provisional_rows(con, [k.id for k in kpis], start, end)
         nulls = int(rows["value"].isna().sum())
         context.log.info(
             f"kpi_{family} {start}..{end}: {written} rows ({nulls} NULL) from upstream partitions "
             f"{reads.start.date()}..{end}"
         )
-        add_daily_metadata(context, daily_metadata(rows))
+        add_daily_metadata(context, daily_metadata(rows, provisional))
         return MaterializeResult(metadata={
             "partition_range": f"{start}..{end}",
             "rows": written,
             "null_values": nulls,
+            "provisional_days": int(provisional["date"].nunique()),
         })
 
     return _family

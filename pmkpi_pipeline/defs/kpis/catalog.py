@@ -307,3 +307,8 @@ def family_lookback_days(family: str, cfg: KpiSettings) -> int:
     Point-in-time KPIs compare against the previous day (MRR movements), so at least 1.
     """
     return max(max(k.window_days(cfg) for k in FAMILIES[family]) - 1, 1)
+
+
+def kpi_windows(cfg: KpiSettings) -> dict[str, tuple[int, tuple[str, ...]]]:
+    """Each KPI's window in days and its sources: what the ``kpis`` view needs to mark provisional rows."""
+    return {kpi.id: (kpi.window_days(cfg), kpi.sources) for kpi in CATALOG}

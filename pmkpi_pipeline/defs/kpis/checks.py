@@ -25,7 +25,7 @@ from dagster import (
 )
 
 from ...lib.anomaly import AnomalyParams, assess_series
-from ...lib.kpi_tables import CHECK_ROWS, replace_family_rows
+from ...lib.kpi_tables import CHECK_ROWS, provisional_rows, replace_family_rows
 from ...lib.settings import RunSettings
 from ...lib.warehouse import WarehouseResource
 from ..common.partitions import DAILY, days, partition_dates
@@ -98,6 +98,16 @@ def evaluate_kpi(kpi: Kpi, series: pd.DataFrame, start, end, target: Target | No
     return verdicts
 
 
+def mark_provisional(verdicts: list[dict], provisional: pd.DataFrame) -> None:
+    """Say in each anomaly verdict on a provisional day that it judged numbers whose sources had not settled."""
+    unsettled = {(row.date, row.kpi): row.provisional_sources for row in provisional.itertuples()}
+    for verdict in verdicts:
+        sources = unsettled.get((verdict["date"], verdict["kpi"]))
+        if sources and verdict["check_name"].endswith("_anomaly"):
+            verdict["description"] += f" (judged a provisional day: {sources} not settled yet)"
+            verdict["metadata"] = json.dumps({**json.loads(verdict["metadata"]), "provisional_sources": sources})
+
+
 def day_verdicts(check_name: str, verdicts: list[dict]) -> list[DayVerdict]:
     """One check's per-day verdicts (rows of ``kpi_check_results``) as the evaluations record them."""
     return [DayVerdict(day=v["date"], passed=bool(v["passed"]), description=f"{check_name}: {v['description']}",
@@ -131,11 +141,13 @@ def build_family_checks(family: str):
                 "SELECT date, kpi, value, numerator, denominator FROM kpi_values "
                 "WHERE family = ? AND dimension IS NULL AND date BETWEEN ? AND ? ORDER BY date",
                 [family, history_start, end]).df()
+            provisional = provisional_rows(con, [k.id for k in kpis], start, end)
         rows["date"] = pd.to_datetime(rows["date"]).dt.date
         all_verdicts: list[dict] = []
         for kpi in kpis:
             all_verdicts += evaluate_kpi(kpi, rows[rows["kpi"] == kpi.id], start, end, targets.get(kpi.id),
                                          overrides)
+        mark_provisional(all_verdicts, provisional)
         with warehouse.transaction() as con:
             replace_family_rows(con, CHECK_ROWS, family, pd.DataFrame(all_verdicts, columns=[
                 c for c in CHECK_ROWS.columns if c != "family"]), start, end)
