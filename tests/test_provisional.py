@@ -46,3 +46,20 @@ def test_unsettled_ga4_days_make_web_kpis_provisional_until_landed_again(run_pip
     # Landed again after they settled (the default 72 h, long past for 2025): final.
     run_pipeline(START, END, selection=AssetSelection.assets("raw_ga4", "stg_ga4", "kpi_web"))
     assert _marks(warehouse, "bounce_rate") == {(False, None)}
+
+
+def test_a_warehouse_from_before_keeps_its_landed_days(warehouse):
+    from pmkpi_pipeline.lib.kpi_tables import LANDED_DAYS
+    from pmkpi_pipeline.lib.warehouse import SchemaDriftError, WarehouseTable, ensure_table
+
+    with warehouse.transaction() as con:
+        con.execute("CREATE TABLE landed_days (date DATE, source VARCHAR)")
+        con.execute("INSERT INTO landed_days VALUES ('2025-03-01', 'ga4')")
+        ensure_table(con, LANDED_DAYS)  # the settling columns are appended, NULL for the old row
+        assert con.execute("SELECT * FROM landed_days").fetchall() == [(date(2025, 3, 1), "ga4", None, None)]
+        try:
+            ensure_table(con, WarehouseTable("landed_days", {"source": "VARCHAR", "date": "DATE"}))
+        except SchemaDriftError as error:
+            assert "expected ['source', 'date']" in str(error)
+        else:
+            raise AssertionError("a reordered schema is drift")
