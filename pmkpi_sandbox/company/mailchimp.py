@@ -113,22 +113,9 @@ def _campaigns(
     send_time = pd.DatetimeIndex(_local_to_utc(local, calendar.timezone)).tz_localize("UTC")
 
     emails_sent = np.round(members[day_index, list_index] * rng.uniform(0.85, 0.99, count))
-    emails_sent = emails_sent.astype(np.int64)
-    hard = rng.binomial(emails_sent, 0.0015)
-    soft = rng.binomial(emails_sent, 0.005)
-    delivered = emails_sent - hard - soft
-    open_rate = np.clip(open_rates[list_index] * _lognoise(rng, count, 0.12), 0.05, 0.9)
-    opens = rng.binomial(delivered, open_rate)
-    machine_opens = rng.binomial(opens, 0.42)  # Apple Mail Privacy Protection
-    clicks = rng.binomial(opens, np.clip(0.11 * _lognoise(rng, count, 0.25), 0.01, 0.5))
-    repeat_opens = _count(opens * 0.6, rng)
-    repeat_clicks = _count(clicks * 0.45, rng)
-    unsubscribed = rng.binomial(delivered, 0.0018)
-    abuse_reports = rng.binomial(delivered, 0.00008)
-
-    factor = open_factor[calendar.history + day_index]
-    unique_opens = np.minimum(delivered, np.round(opens * factor)).astype(np.int64)
-    clicks = np.minimum(clicks, unique_opens)
+    counts = _engagement(
+        emails_sent.astype(np.int64), open_rates[list_index], open_factor[calendar.history + day_index], rng
+    )
     local_days = pd.DatetimeIndex(days[day_index])
     subjects = rng.integers(0, len(_SUBJECTS), count)
     frame = pd.DataFrame({
@@ -141,11 +128,40 @@ def _campaigns(
             for subject, month in zip(subjects, local_days.strftime("%B"))
         ],
         "status": "sent",
+        **counts,
+        "day_index": day_index,
+        "list_index": list_index,
+    })
+    return frame, np.bincount(day_index, minlength=len(days))
+
+
+def _engagement(
+    emails_sent: np.ndarray, open_rate: np.ndarray, factor: np.ndarray, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
+    """The report counts of campaigns that sent ``emails_sent`` e-mails, by column.
+
+    ``open_rate`` is each campaign's expected unique-open rate (noise is added) and ``factor``
+    the ``email_opens`` anomaly factor of its send day.
+    """
+    count = len(emails_sent)
+    hard = rng.binomial(emails_sent, 0.0015)
+    soft = rng.binomial(emails_sent, 0.005)
+    delivered = emails_sent - hard - soft
+    open_rate = np.clip(open_rate * _lognoise(rng, count, 0.12), 0.05, 0.9)
+    opens = rng.binomial(delivered, open_rate)
+    machine_opens = rng.binomial(opens, 0.42)  # Apple Mail Privacy Protection
+    clicks = rng.binomial(opens, np.clip(0.11 * _lognoise(rng, count, 0.25), 0.01, 0.5))
+    repeat_opens = _count(opens * 0.6, rng)
+    repeat_clicks = _count(clicks * 0.45, rng)
+    unsubscribed = rng.binomial(delivered, 0.0018)
+    abuse_reports = rng.binomial(delivered, 0.00008)
+
+    unique_opens = np.minimum(delivered, np.round(opens * factor)).astype(np.int64)
+    clicks = np.minimum(clicks, unique_opens)
+    return {
         "emails_sent": emails_sent,
         "unique_opens": unique_opens,
-        "opens_total": np.maximum(
-            unique_opens, np.round((opens + repeat_opens) * factor)
-        ).astype(np.int64),
+        "opens_total": np.maximum(unique_opens, np.round((opens + repeat_opens) * factor)).astype(np.int64),
         "proxy_excluded_unique_opens": np.minimum(
             unique_opens, np.round((opens - machine_opens) * factor)
         ).astype(np.int64),
@@ -155,7 +171,4 @@ def _campaigns(
         "soft_bounces": soft,
         "unsubscribed": unsubscribed,
         "abuse_reports": abuse_reports,
-        "day_index": day_index,
-        "list_index": list_index,
-    })
-    return frame, np.bincount(day_index, minlength=len(days))
+    }
