@@ -86,9 +86,12 @@ def equal_to(frame: pd.DataFrame, query: Query, choices: dict[str, tuple[str, ..
 
 
 def ordered(frame: pd.DataFrame, query: Query, sortable: tuple[str, ...], default: str) -> pd.DataFrame:
-    """``frame`` by ``sort_field`` (one of ``sortable``; ``default`` when absent) and ``sort_dir``, then id."""
-    field = query_choice(query, "sort_field", sortable) or default
-    ascending = query_choice(query, "sort_dir", SORT_DIRECTIONS) != "DESC"
+    """``frame`` by ``sort_field`` (one of ``sortable``; ``default`` when absent) and ``sort_dir``, then id.
+
+    An endpoint that sorts by nothing (``sortable`` empty) ignores both parameters, as Mailchimp does.
+    """
+    field = (query_choice(query, "sort_field", sortable) if sortable else None) or default
+    ascending = not sortable or query_choice(query, "sort_dir", SORT_DIRECTIONS) != "DESC"
     return frame.sort_values([field, "id"], ascending=ascending, kind="stable", na_position="last")
 
 
