@@ -1,12 +1,29 @@
 """Mailchimp Marketing API 3.0 (the read endpoints the pipeline uses), from a company's frames.
 
-Under ``/3.0``: ``GET /ping``, ``/lists``, ``/lists/{id}/activity`` (most recent day first, up
-to 180 days as the real API), ``/campaigns`` and ``/campaigns/{id}``, ``/reports`` and
-``/reports/{id}`` (sent campaigns only). Collections page with ``count`` (default 10, capped at
-1000) and ``offset`` and report ``total_items``; campaigns and reports filter on
-``since_send_time`` (inclusive), ``before_send_time`` (exclusive), ``status``, ``list_id``
-and ``type``, ordered by send time. ``fields``/``exclude_fields`` are ignored. HTTP Basic
-auth: any user name, the password must be the API key. Errors are ``application/problem+json``.
+Under ``/3.0``: ``GET /ping``, ``/lists`` and ``/lists/{id}``, ``/lists/{id}/activity`` (most
+recent day first, up to 180 days as the real API), ``/campaigns`` and ``/campaigns/{id}``,
+``/reports`` and ``/reports/{id}``. The objects are the real API's, field for field
+(:mod:`pmkpi_sandbox.mailchimp_objects`), and the endpoints take the real query parameters
+(:mod:`pmkpi_sandbox.mailchimp_query`): ``count``/``offset``, ``fields``/``exclude_fields``;
+campaigns ``since_``/``before_`` ``send_time`` and ``create_time``, ``status``, ``type``,
+``list_id`` and ``sort_field`` (``create_time``, ``send_time``)/``sort_dir``; reports the
+send-time window and ``type``; lists ``since_``/``before_`` ``date_created`` and
+``campaign_last_sent``, ``sort_field=date_created`` and ``include_total_contacts``. Without
+``sort_field`` campaigns and reports come in send-time order, lists in creation order.
+
+Campaign kinds, as the generated company has them (see ``pmkpi_sandbox.company.campaign_kinds``;
+all but ``regular`` only with ``Size.campaign_kinds``): ``regular``, ``variate`` (A/B, with
+``variate_settings``), ``rss`` (the parent: status ``sending``, never sent itself, with
+``rss_opts``; its children: ``parent_campaign_id`` set), ``plaintext``, resends to non-openers
+(``regular`` with ``parent_campaign_id`` and a segment), a campaign still ``sending`` (with its
+counts so far and an enabled ``delivery_status``), and one whose audience was deleted
+(``recipients.list_id`` and the report's ``list_id`` are ``""``, ``list_is_active`` false).
+``/reports`` lists the reports of ``sent`` campaigns only ("campaigns marked as Sent", as the
+reference says); ``/reports/{id}`` also answers for a campaign still sending, with its partial
+report. HTTP Basic auth: any user name, the password must be the API key. Errors are
+``application/problem+json`` (``type``, ``title``, ``status``, ``detail``, ``instance``); what
+the sandbox does not model (another path under ``/3.0``, an unknown id, another method) answers
+404 "Resource Not Found" as the real API answers an unknown resource.
 """
 
 from __future__ import annotations
@@ -19,11 +36,19 @@ from functools import partial
 
 import pandas as pd
 
+from pmkpi_sandbox import mailchimp_objects as objects
 from pmkpi_sandbox._http import ApiError, Handler, Reply, Request, Service
 from pmkpi_sandbox.faults import Fault, FaultPlan
+from pmkpi_sandbox.mailchimp_query import (
+    CAMPAIGN_STATUSES,
+    CAMPAIGN_TYPES,
+    equal_to,
+    in_window,
+    ordered,
+    page,
+    project,
+)
 
-DEFAULT_COUNT = 10
-MAX_COUNT = 1000
 ACTIVITY_DAYS = 180
 PROBLEM_TYPE = "https://mailchimp.com/developer/marketing/docs/errors/"
 PROBLEMS = {
@@ -45,11 +70,8 @@ ACTIVITY_FIELDS = (
     "emails_sent", "unique_opens", "recipient_clicks", "hard_bounce", "soft_bounce",
     "subs", "unsubs", "other_adds", "other_removes",
 )
-REPORT_COUNTS = (
-    "unique_opens", "opens_total", "proxy_excluded_unique_opens", "unique_subscriber_clicks",
-    "clicks_total", "hard_bounces", "soft_bounces", "unsubscribed", "abuse_reports",
-)
-CAMPAIGN_FILTERS = ("status", "list_id", "type")
+CAMPAIGN_CHOICES = {"status": CAMPAIGN_STATUSES, "type": CAMPAIGN_TYPES, "list_id": None}
+MAX_LISTS = 5  # the account's plan allows this many audiences
 
 
 class MailchimpService(Service):
@@ -61,17 +83,23 @@ class MailchimpService(Service):
     def __init__(self, company: object, plan: FaultPlan, api_key: str) -> None:
         self.plan = plan
         self.api_key = api_key
-        lists = company.mailchimp_lists.sort_values(["date_created", "id"], kind="stable")
-        self.lists = [_list_item(row) for row in lists.to_dict("records")]
+        self.dc = api_key.rpartition("-")[2] or "us1"
+        lists = company.mailchimp_lists
+        campaigns = objects.campaign_frame(company.mailchimp_campaigns, lists)
+        self.list_stats = objects.list_stats(lists, company.mailchimp_list_activity, campaigns, company.timezone)
+        self.lists = lists.assign(
+            date_created=pd.to_datetime(lists["date_created"], utc=True),
+            campaign_last_sent=pd.to_datetime([self.list_stats[i]["campaign_last_sent"] for i in lists["id"]],
+                                              utc=True),
+        )
         self.activity = _activity_by_list(company.mailchimp_list_activity, lists["id"])
-        campaigns = company.mailchimp_campaigns.copy()
-        campaigns["send_time"] = pd.to_datetime(campaigns["send_time"], utc=True)
-        self.campaigns = campaigns.sort_values(["send_time", "id"], kind="stable")
+        self.campaigns = campaigns
         self.routes = [
             (re.compile(rf"/3\.0{pattern}/?"), key, handler)
             for pattern, key, handler in [
                 (r"/ping", "/ping", self.ping),
                 (r"/lists", "/lists", self.get_lists),
+                (r"/lists/([^/]+)", "/lists/{list_id}", self.get_list),
                 (r"/lists/([^/]+)/activity", "/lists/{list_id}/activity", self.get_activity),
                 (r"/campaigns", "/campaigns", self.get_campaigns),
                 (r"/campaigns/([^/]+)", "/campaigns/{campaign_id}", self.get_campaign),
@@ -131,109 +159,102 @@ class MailchimpService(Service):
 
     def get_lists(self, request: Request) -> Reply:
         """``GET /lists``."""
-        return _collection("lists", self.lists, request)
+        query, host = request.query, _host(request, self.dc)
+        lists = self.lists[in_window(self.lists, query, "date_created")
+                           & in_window(self.lists, query, "campaign_last_sent")]
+        rows = ordered(lists, query, ("date_created",), "date_created")[page(query)]
+        return _reply(request, {
+            "lists": [self._list(row, request, host) for row in rows.to_dict("records")],
+            "total_items": len(lists),
+            "constraints": {"may_create": len(self.lists) < MAX_LISTS, "max_instances": MAX_LISTS,
+                            "current_total_instances": len(self.lists)},
+            "_links": host.collection_links("/lists", "Lists", creatable=True),
+        }, "lists")
+
+    def get_list(self, list_id: str, request: Request) -> Reply:
+        """``GET /lists/{list_id}``."""
+        return _reply(request, self._list(self._one(self.lists, list_id).iloc[0].to_dict(), request,
+                                          _host(request, self.dc)))
 
     def get_activity(self, list_id: str, request: Request) -> Reply:
         """``GET /lists/{list_id}/activity``: daily stats, most recent first."""
         if list_id not in self.activity:
             raise ApiError(404)
-        reply = _collection("activity", self.activity[list_id], request)
-        reply.body = {"list_id": list_id, **reply.body}
-        return reply
+        host, days = _host(request, self.dc), self.activity[list_id]
+        return _reply(request, {
+            "list_id": list_id,
+            "activity": days[page(request.query)],
+            "total_items": len(days),
+            "_links": host.collection_links(f"/lists/{list_id}/activity", "Lists/Activity",
+                                            parent=f"/lists/{list_id}"),
+        }, "activity")
 
     def get_campaigns(self, request: Request) -> Reply:
         """``GET /campaigns``."""
-        campaigns = _filter(self.campaigns, request.query)
-        return _collection("campaigns", _campaign_items(campaigns), request)
+        query, host = request.query, _host(request, self.dc)
+        campaigns = self.campaigns[in_window(self.campaigns, query, "send_time")
+                                   & in_window(self.campaigns, query, "create_time")
+                                   & equal_to(self.campaigns, query, CAMPAIGN_CHOICES)]
+        rows = self._settled(ordered(campaigns, query, ("create_time", "send_time"), "send_time")[page(query)])
+        return _reply(request, {
+            "campaigns": [objects.campaign_object(row, host) for row in rows.to_dict("records")],
+            "total_items": len(campaigns),
+            "_links": host.collection_links("/campaigns", "Campaigns", creatable=True),
+        }, "campaigns")
 
     def get_campaign(self, campaign_id: str, request: Request) -> Reply:
         """``GET /campaigns/{campaign_id}``."""
-        return Reply(_campaign_items(self._one(self.campaigns, campaign_id))[0])
+        row = self._settled(self._one(self.campaigns, campaign_id)).iloc[0].to_dict()
+        return _reply(request, objects.campaign_object(row, _host(request, self.dc)))
 
     def get_reports(self, request: Request) -> Reply:
         """``GET /reports``: reports of sent campaigns."""
-        campaigns = _filter(self._sent(), request.query)
-        return _collection("reports", self._reports(campaigns), request)
+        query, host = request.query, _host(request, self.dc)
+        sent = self.campaigns[self.campaigns["status"] == "sent"]
+        sent = sent[in_window(sent, query, "send_time") & equal_to(sent, query, {"type": CAMPAIGN_TYPES})]
+        rows = self._settled(ordered(sent, query, (), "send_time")[page(query)])
+        return _reply(request, {
+            "reports": [self._report(row, host) for row in rows.to_dict("records")],
+            "total_items": len(sent),
+            "_links": host.collection_links("/reports", "Reports"),
+        }, "reports")
 
     def get_report(self, campaign_id: str, request: Request) -> Reply:
-        """``GET /reports/{campaign_id}``."""
-        return Reply(self._reports(self._one(self._sent(), campaign_id))[0])
+        """``GET /reports/{campaign_id}``: a sent campaign's report, or the partial one of a campaign still sending."""
+        started = self.campaigns[self.campaigns["status"].isin(("sent", "sending"))
+                                 & self.campaigns["send_time"].notna()]
+        row = self._settled(self._one(started, campaign_id)).iloc[0].to_dict()
+        return _reply(request, self._report(row, _host(request, self.dc)))
 
-    def _sent(self) -> pd.DataFrame:
-        return self.campaigns[self.campaigns["status"] == "sent"]
+    def _list(self, row: dict, request: Request, host: objects.Host) -> dict:
+        total_contacts = request.query.get("include_total_contacts", "").lower() == "true"
+        return objects.list_object(row, self.list_stats[row["id"]], host, total_contacts)
 
-    def _one(self, campaigns: pd.DataFrame, campaign_id: str) -> pd.DataFrame:
-        found = campaigns[campaigns["id"] == campaign_id]
+    def _report(self, row: dict, host: objects.Host) -> dict:
+        return objects.report_object(row, self.list_stats.get(row["list_id"]), host)
+
+    def _one(self, frame: pd.DataFrame, object_id: str) -> pd.DataFrame:
+        found = frame[frame["id"] == object_id]
         if found.empty:
             raise ApiError(404)
         return found
 
-    def _reports(self, campaigns: pd.DataFrame) -> list[dict]:
-        """Report items, with late data scaled down for recently sent campaigns."""
+    def _settled(self, campaigns: pd.DataFrame) -> pd.DataFrame:
+        """Campaigns with late data scaled down for recently sent ones (report counts and report summaries)."""
         settling = self.plan.settling
-        if settling is not None:
-            campaigns = settling.scale(campaigns, "send_time", list(REPORT_COUNTS))
-        return [_report_item(row) for row in campaigns.to_dict("records")]
+        if settling is None:
+            return campaigns
+        return settling.scale(campaigns, "send_time", list(objects.REPORT_COUNTS))
 
 
-def _collection(key: str, items: list[dict], request: Request) -> Reply:
-    """One ``count``/``offset`` page of a collection, with ``total_items``."""
-    offset = _query_int(request.query, "offset", 0)
-    count = min(_query_int(request.query, "count", DEFAULT_COUNT), MAX_COUNT)
-    body = {key: items[offset : offset + count], "total_items": len(items)}
-    return Reply(body, rows_key=key, count_key="total_items")
+def _host(request: Request, dc: str) -> objects.Host:
+    """Where the client addressed the request: the ``_links`` point there."""
+    return objects.Host(f"http://{request.headers.get('Host') or '127.0.0.1'}/3.0", dc)
 
 
-def _query_int(query: dict[str, str], name: str, default: int) -> int:
-    text = query.get(name, "")
-    if text == "":
-        return default
-    if not text.isdigit():
-        raise ApiError(400, f"Invalid value for '{name}': {text!r} is not a non-negative integer.")
-    return int(text)
-
-
-def _query_time(query: dict[str, str], name: str) -> pd.Timestamp | None:
-    text = query.get(name, "")
-    if text == "":
-        return None
-    text = re.sub(r" (\d{2}:?\d{2})$", r"+\1", text)  # an unescaped '+' arrives as a space
-    try:
-        stamp = pd.Timestamp(text)
-    except ValueError:
-        raise ApiError(400, f"Invalid value for '{name}': {text!r} is not an ISO 8601 time.") from None
-    return stamp.tz_localize("UTC") if stamp.tz is None else stamp
-
-
-def _filter(campaigns: pd.DataFrame, query: dict[str, str]) -> pd.DataFrame:
-    keep = pd.Series(True, index=campaigns.index)
-    since, before = _query_time(query, "since_send_time"), _query_time(query, "before_send_time")
-    if since is not None:
-        keep &= campaigns["send_time"] >= since
-    if before is not None:
-        keep &= campaigns["send_time"] < before
-    for name in CAMPAIGN_FILTERS:
-        if query.get(name):
-            keep &= campaigns[name] == query[name]
-    return campaigns[keep]
-
-
-def _iso(value: object) -> str:
-    """Mailchimp's time format, ``2025-01-31T14:00:00+00:00``; ``""`` when there is none."""
-    if pd.isna(value):
-        return ""
-    stamp = pd.Timestamp(value)
-    stamp = stamp.tz_localize("UTC") if stamp.tz is None else stamp.tz_convert("UTC")
-    return stamp.strftime("%Y-%m-%dT%H:%M:%S+00:00")
-
-
-def _list_item(row: dict) -> dict:
-    return {
-        "id": row["id"],
-        "name": row["name"],
-        "date_created": _iso(row["date_created"]),
-        "stats": {"member_count": int(row["member_count"])},
-    }
+def _reply(request: Request, body: dict, rows_key: str | None = None) -> Reply:
+    """``body`` cut to the request's ``fields``/``exclude_fields``."""
+    return Reply(project(body, request.query), rows_key=rows_key, count_key="total_items" if rows_key else None)
 
 
 def _activity_by_list(activity: pd.DataFrame, list_ids: pd.Series) -> dict[str, list[dict]]:
@@ -248,68 +269,3 @@ def _activity_by_list(activity: pd.DataFrame, list_ids: pd.Series) -> dict[str, 
                 for row in recent.to_dict("records")
             ]
     return by_list
-
-
-def _campaign_items(campaigns: pd.DataFrame) -> list[dict]:
-    return [
-        {
-            "id": row["id"],
-            "type": row["type"],
-            "status": row["status"],
-            "send_time": _iso(row["send_time"]),
-            "emails_sent": int(row["emails_sent"]),
-            "recipients": {"list_id": row["list_id"]},
-            "settings": {"title": row["title"], "subject_line": row["subject_line"]},
-        }
-        for row in campaigns.to_dict("records")
-    ]
-
-
-def _report_item(row: dict) -> dict:
-    """A report as ``/reports`` shows it; rates are fractions of delivered e-mails."""
-    counts = {name: int(row[name]) for name in REPORT_COUNTS}
-    delivered = int(row["emails_sent"]) - counts["hard_bounces"] - counts["soft_bounces"]
-
-    def rate(count: int) -> float:
-        return count / delivered if delivered > 0 else 0.0
-
-    def last(count: int) -> str:  # synthetic: a day after sending, when anything happened
-        return _iso(row["send_time"] + pd.Timedelta(days=1)) if count else ""
-
-    unique_opens, proxy_unique = counts["unique_opens"], counts["proxy_excluded_unique_opens"]
-    clickers = counts["unique_subscriber_clicks"]
-    return {
-        "id": row["id"],
-        "campaign_title": row["title"],
-        "type": row["type"],
-        "list_id": row["list_id"],
-        "subject_line": row["subject_line"],
-        "emails_sent": int(row["emails_sent"]),
-        "abuse_reports": counts["abuse_reports"],
-        "unsubscribed": counts["unsubscribed"],
-        "send_time": _iso(row["send_time"]),
-        "bounces": {
-            "hard_bounces": counts["hard_bounces"],
-            "soft_bounces": counts["soft_bounces"],
-            "syntax_errors": 0,
-        },
-        "opens": {
-            "opens_total": counts["opens_total"],
-            "unique_opens": unique_opens,
-            "open_rate": rate(unique_opens),
-            # estimated: total opens in the proportion of MPP-excluded unique opens
-            "proxy_excluded_opens": (
-                round(counts["opens_total"] * proxy_unique / unique_opens) if unique_opens else 0
-            ),
-            "proxy_excluded_unique_opens": proxy_unique,
-            "proxy_excluded_open_rate": rate(proxy_unique),
-            "last_open": last(unique_opens),
-        },
-        "clicks": {
-            "clicks_total": counts["clicks_total"],
-            "unique_clicks": clickers,
-            "unique_subscriber_clicks": clickers,
-            "click_rate": rate(clickers),
-            "last_click": last(counts["clicks_total"]),
-        },
-    }

@@ -20,6 +20,7 @@ from .model import ANOMALY_TARGETS, SIZES, Anomaly, Company, Size
 _STREAMS = (
     "demand", "funnel", "mailchimp", "traffic", "pages", "events",
     "customers", "subscriptions", "invoices", "surveys", "product_events", "inputs",
+    "campaign_details",
 )
 
 
@@ -55,7 +56,9 @@ def generate_company(
     channels = _channel_table(sizing.channels)
     demand = _demand(calendar, streams["demand"])
     funnel = _funnel(sizing, demand, factors["signups"], streams["funnel"])
-    mailchimp = _mailchimp(sizing, calendar, funnel, factors["email_opens"], streams["mailchimp"])
+    mailchimp = _mailchimp(
+        sizing, calendar, funnel, factors["email_opens"], streams["mailchimp"], streams["campaign_details"]
+    )
     traffic = _traffic(
         channels, calendar, funnel, mailchimp.campaigns_per_day, factors["ga4_traffic"],
         streams["traffic"],

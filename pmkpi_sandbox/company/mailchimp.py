@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .campaign_counts import _engagement
+from .campaign_kinds import _with_campaign_kinds
 from .dates import _Calendar, _holidays, _local_to_utc, _weekday
 from .demand import _Funnel
 from .model import Size
@@ -38,8 +40,9 @@ class _Mailchimp:
 
 def _mailchimp(
     sizing: Size, calendar: _Calendar, funnel: _Funnel, open_factor: np.ndarray,
-    rng: np.random.Generator,
+    rng: np.random.Generator, details_rng: np.random.Generator,
 ) -> _Mailchimp:
+    """The audiences, campaigns and activity; ``details_rng`` draws the campaigns' create times and other kinds."""
     names, shares, open_rates = (np.array(column) for column in zip(*_LISTS[: sizing.lists]))
     shares = shares / shares.sum()
     days, history = calendar.range_days, calendar.history
@@ -59,13 +62,19 @@ def _mailchimp(
     campaigns, per_day = _campaigns(
         sizing.campaigns_per_month, names, shares, open_rates, members, calendar, open_factor, rng
     )
-    cells = (campaigns.pop("day_index").to_numpy(), campaigns.pop("list_index").to_numpy())
+    campaigns = _with_campaign_kinds(
+        campaigns, sizing.campaign_kinds, names, shares, open_rates, members, calendar, open_factor, details_rng
+    )
+    day_index, list_index = campaigns.pop("day_index").to_numpy(), campaigns.pop("list_index").to_numpy()
     list_ids = _hex_ids(rng, len(names))
-    campaigns.insert(1, "list_id", np.array(list_ids, dtype=object)[cells[1]])
+    audience = list_index >= 0  # else the audience was deleted since
+    campaigns.insert(1, "list_id", np.where(audience, np.array(list_ids, dtype=object)[list_index], ""))
+    in_activity = audience & campaigns["send_time"].notna().to_numpy()
+    cells = (day_index[in_activity], list_index[in_activity])
 
     def per_list_day(column: str) -> np.ndarray:
         totals = np.zeros(shape, dtype=np.int64)
-        np.add.at(totals, cells, campaigns[column].to_numpy())
+        np.add.at(totals, cells, campaigns[column].to_numpy()[in_activity])
         return totals
 
     hard, soft = per_list_day("hard_bounces"), per_list_day("soft_bounces")
@@ -113,22 +122,9 @@ def _campaigns(
     send_time = pd.DatetimeIndex(_local_to_utc(local, calendar.timezone)).tz_localize("UTC")
 
     emails_sent = np.round(members[day_index, list_index] * rng.uniform(0.85, 0.99, count))
-    emails_sent = emails_sent.astype(np.int64)
-    hard = rng.binomial(emails_sent, 0.0015)
-    soft = rng.binomial(emails_sent, 0.005)
-    delivered = emails_sent - hard - soft
-    open_rate = np.clip(open_rates[list_index] * _lognoise(rng, count, 0.12), 0.05, 0.9)
-    opens = rng.binomial(delivered, open_rate)
-    machine_opens = rng.binomial(opens, 0.42)  # Apple Mail Privacy Protection
-    clicks = rng.binomial(opens, np.clip(0.11 * _lognoise(rng, count, 0.25), 0.01, 0.5))
-    repeat_opens = _count(opens * 0.6, rng)
-    repeat_clicks = _count(clicks * 0.45, rng)
-    unsubscribed = rng.binomial(delivered, 0.0018)
-    abuse_reports = rng.binomial(delivered, 0.00008)
-
-    factor = open_factor[calendar.history + day_index]
-    unique_opens = np.minimum(delivered, np.round(opens * factor)).astype(np.int64)
-    clicks = np.minimum(clicks, unique_opens)
+    counts = _engagement(
+        emails_sent.astype(np.int64), open_rates[list_index], open_factor[calendar.history + day_index], rng
+    )
     local_days = pd.DatetimeIndex(days[day_index])
     subjects = rng.integers(0, len(_SUBJECTS), count)
     frame = pd.DataFrame({
@@ -141,21 +137,9 @@ def _campaigns(
             for subject, month in zip(subjects, local_days.strftime("%B"))
         ],
         "status": "sent",
-        "emails_sent": emails_sent,
-        "unique_opens": unique_opens,
-        "opens_total": np.maximum(
-            unique_opens, np.round((opens + repeat_opens) * factor)
-        ).astype(np.int64),
-        "proxy_excluded_unique_opens": np.minimum(
-            unique_opens, np.round((opens - machine_opens) * factor)
-        ).astype(np.int64),
-        "unique_subscriber_clicks": clicks,
-        "clicks_total": clicks + repeat_clicks,
-        "hard_bounces": hard,
-        "soft_bounces": soft,
-        "unsubscribed": unsubscribed,
-        "abuse_reports": abuse_reports,
+        **counts,
         "day_index": day_index,
         "list_index": list_index,
     })
     return frame, np.bincount(day_index, minlength=len(days))
+

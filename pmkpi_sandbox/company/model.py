@@ -50,6 +50,8 @@ class Size:
     product_events: int  # product_events rows, approximately
     networks: int  # social networks (1..6)
     markets: int  # industry-sales markets (1..4)
+    # Also variate, RSS, plain-text, resend, still-sending and deleted-audience campaigns (.campaign_kinds)
+    campaign_kinds: bool = False
 
 
 SIZES = {
@@ -69,10 +71,13 @@ class Company:
     is below the sum over channels, since users visit through several channels; sessions,
     engaged sessions, page views and key events are the channel sums), and page views summed
     over ``ga4_pages`` equal the channels' ``screenPageViews`` every day. Mailchimp campaigns
-    carry their report counts; ``send_time`` is tz-aware UTC; list activity has one row per
-    list and day (``day`` as local midnight). Billing tables follow KPI_SPEC.md with naive UTC
-    timestamps, ids from 1 in time order, nullable ids as ``Int64`` and
-    ``product_events.event_name`` as a categorical. ``size`` is the resolved :class:`Size`.
+    carry their report counts; ``send_time`` and ``create_time`` are tz-aware UTC (``send_time``
+    NaT when never sent), ``list_id`` is ``""`` when the audience was deleted and
+    ``parent_campaign_id`` ``""`` unless the campaign is an RSS child or a resend (see
+    :mod:`.campaign_kinds`); list activity has one row per list and day (``day`` as local
+    midnight). Billing tables follow KPI_SPEC.md with naive UTC timestamps, ids from 1 in time
+    order, nullable ids as ``Int64`` and ``product_events.event_name`` as a categorical.
+    ``size`` is the resolved :class:`Size`.
     """
 
     start: date

@@ -286,3 +286,33 @@ def test_write_inputs_writes_the_three_csvs(company, tmp_path):
     assert lines["industry_sales.csv"][0] == "month,market,total_sales"
     assert lines["marketing_spend.csv"][1].startswith(f"{START.isoformat()},")
     assert re.fullmatch(r"2025-01,[^,]+,\d+\.\d\d", lines["industry_sales.csv"][1])
+
+
+def test_campaign_kinds_add_campaigns_and_change_no_other_number(company):
+    kinds = tiny(size=dataclasses.replace(SIZES["tiny"], campaign_kinds=True))
+    campaigns, regular = kinds.mailchimp_campaigns, company.mailchimp_campaigns
+    pd.testing.assert_frame_equal(campaigns.iloc[: len(regular)], regular)
+    for name in FRAMES:
+        if not name.startswith("mailchimp_"):
+            pd.testing.assert_frame_equal(getattr(kinds, name), getattr(company, name), obj=name)
+    leads = ["list_id", "day", "subs", "other_adds"]
+    pd.testing.assert_frame_equal(kinds.mailchimp_list_activity[leads], company.mailchimp_list_activity[leads])
+
+    others = campaigns.iloc[len(regular):]
+    assert others.groupby(["type", "status"]).size().to_dict() == {
+        ("plaintext", "sent"): 2, ("regular", "sending"): 1, ("regular", "sent"): 3, ("rss", "sending"): 1,
+        ("rss", "sent"): 9, ("variate", "sent"): 2}
+    sent = campaigns.dropna(subset=["send_time"])
+    assert campaigns["id"].is_unique and (sent["create_time"] <= sent["send_time"]).all()
+    rss = others[others["type"] == "rss"]
+    assert rss["send_time"].isna().sum() == 1 and set(rss["parent_campaign_id"]) == {"", rss["id"].iloc[0]}
+    resends = others[(others["type"] == "regular") & (others["parent_campaign_id"] != "")]
+    originals = regular.set_index("id").loc[resends["parent_campaign_id"]]
+    assert len(resends) == 2
+    assert (resends["send_time"].to_numpy() > originals["send_time"].to_numpy()).all()
+    assert (resends["emails_sent"].to_numpy() == (originals["emails_sent"] - originals["hard_bounces"]
+            - originals["soft_bounces"] - originals["unique_opens"]).to_numpy()).all()
+    deleted = campaigns[campaigns["list_id"] == ""]
+    assert len(deleted) == 1 and deleted["status"].iloc[0] == "sent"
+    in_lists = campaigns[campaigns["list_id"] != ""]
+    assert kinds.mailchimp_list_activity["emails_sent"].sum() == in_lists["emails_sent"].sum()
