@@ -153,7 +153,7 @@ def test_grpc_token_quota_runs_out(sandbox, ga4):
     assert (first.property_quota.tokens_per_hour.consumed, first.property_quota.tokens_per_hour.remaining) == (1, 1)
     ga4.run_report(_request(["date"], ["sessions"]))
     with pytest.raises(gexc.ResourceExhausted,
-                       match=r"^429 Exhausted property tokens per hour\. These quota tokens will return in under an hour"):
+                       match=r"^429 Exhausted property tokens per hour\. These quota tokens will return"):
         ga4.run_report(_request(["date"], ["sessions"]))
 
 
