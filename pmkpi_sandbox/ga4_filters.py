@@ -26,6 +26,9 @@ OPERATIONS = {
     "EQUAL": np.equal, "LESS_THAN": np.less, "LESS_THAN_OR_EQUAL": np.less_equal,
     "GREATER_THAN": np.greater, "GREATER_THAN_OR_EQUAL": np.greater_equal,
 }
+OPERATION_NAMES = ("OPERATION_UNSPECIFIED", *OPERATIONS)  # by enum number (clients may send numbers)
+MATCH_TYPES = ("MATCH_TYPE_UNSPECIFIED", "EXACT", "BEGINS_WITH", "ENDS_WITH", "CONTAINS", "FULL_REGEXP",
+               "PARTIAL_REGEXP")
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,7 @@ def _field_filter(spec: object, clause: str) -> Filter:
             raise ApiError(400, f"Invalid {clause}: inListFilter.values must be a non-empty list.")
         mask = _in_list_mask(name, [str(v) for v in values], bool(body.get("caseSensitive")))
     elif kind == "numericFilter":
-        operation = body.get("operation")
+        operation = enum_name(body.get("operation"), OPERATION_NAMES)
         if operation not in OPERATIONS:
             raise ApiError(400, f"Invalid {clause}: numericFilter.operation must be one of {', '.join(OPERATIONS)}.")
         value = _number(body.get("value"), clause)
@@ -84,7 +87,7 @@ def _field_filter(spec: object, clause: str) -> Filter:
 
 
 def _string_mask(name: str, body: dict, clause: str) -> Mask:
-    match_type = body.get("matchType", "EXACT")
+    match_type = enum_name(body.get("matchType", "EXACT"), MATCH_TYPES)
     value = body.get("value")
     if not isinstance(value, str):
         raise ApiError(400, f"Invalid {clause}: stringFilter.value must be a string.")
@@ -106,6 +109,13 @@ def _string_mask(name: str, body: dict, clause: str) -> Mask:
 def _in_list_mask(name: str, values: list[str], case_sensitive: bool) -> Mask:
     wanted = set(values) if case_sensitive else {v.lower() for v in values}
     return lambda frame: _per_value(frame[name], lambda text: (text if case_sensitive else text.lower()) in wanted)
+
+
+def enum_name(value: object, names: tuple[str, ...]) -> object:
+    """An enum value as its name: JSON clients may send the number (``enum-encoding=int``)."""
+    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
+        return names[int(value)] if int(value) < len(names) else value
+    return value
 
 
 def _per_value(column: pd.Series, test: Callable[[str], bool]) -> np.ndarray:

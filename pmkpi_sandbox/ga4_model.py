@@ -255,7 +255,7 @@ def _roll_up(rows: pd.DataFrame, fact: Fact, keys: list[str], stored: list[str],
         work["_seconds"] = work["averageSessionDuration"] * work["sessions"]
         sums.append("_seconds")
     if "totalUsers" in stored:
-        if "newUsers" in fact.metrics:
+        if "newUsers" in rows:
             new = rows["newUsers"].to_numpy(dtype=float)
         else:
             new = np.round(rows["totalUsers"].to_numpy(dtype=float)

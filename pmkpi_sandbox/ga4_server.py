@@ -49,7 +49,7 @@ from pmkpi_sandbox.ga4_errors import (
     quota_exhausted,
     service_disabled,
 )
-from pmkpi_sandbox.ga4_filters import Filter, parse_filter
+from pmkpi_sandbox.ga4_filters import Filter, enum_name, parse_filter
 from pmkpi_sandbox.ga4_model import (
     DIMENSIONS,
     METRICS,
@@ -73,6 +73,8 @@ TOKEN_QUOTAS = ("tokensPerHour", "tokensPerProjectPerHour", "tokensPerDay")
 OTHER = "(other)"
 AGGREGATIONS = {"TOTAL": ("totals", "RESERVED_TOTAL"), "MAXIMUM": ("maximums", "RESERVED_MAX"),
                 "MINIMUM": ("minimums", "RESERVED_MIN")}
+AGGREGATION_NAMES = ("METRIC_AGGREGATION_UNSPECIFIED", "TOTAL", "", "", "COUNT", "MINIMUM", "MAXIMUM")
+COMPATIBILITIES = ("COMPATIBILITY_UNSPECIFIED", "COMPATIBLE", "INCOMPATIBLE")
 CORE_METHODS = ("runReport", "batchRunReports", "checkCompatibility")
 UNSERVED_METHODS = ("runPivotReport", "batchRunPivotReports", "runRealtimeReport")
 ROUTE = re.compile(r"^/v1beta/properties/([^/:]+)(?::(\w+)|/(metadata))$")
@@ -255,7 +257,7 @@ class Ga4Service(Service):
         _check_known(dimensions, metrics)
         filters = [parse_filter(body[key], key) for key in ("dimensionFilter", "metricFilter") if body.get(key)]
         filtered = [name for f in filters for name in f.fields]
-        wanted = body.get("compatibilityFilter", "COMPATIBILITY_UNSPECIFIED")
+        wanted = enum_name(body.get("compatibilityFilter", "COMPATIBILITY_UNSPECIFIED"), COMPATIBILITIES)
         served_dimensions, served_metrics = served_fields(self.facts)
 
         def verdict(extra_dimensions: list[str], extra_metrics: list[str]) -> str:
@@ -328,7 +330,7 @@ class Ga4Service(Service):
         empty_days = self.plan.ga4_switches.get("ga4_empty_days")
         if empty_days:
             keep &= ~days.isin(pd.to_datetime(empty_days))
-        stored = sorted(stored_metrics(metrics + (["totalUsers"] if "totalUsers" in fact.metrics else [])))
+        stored = sorted(stored_metrics(metrics) | ({"totalUsers", "newUsers"} & fact.metrics))
         rows = with_date_parts(frame.loc[keep, sorted(fact.dimensions) + stored], query.dimensions + filtered)
         if query.dimension_filter is not None:
             view = rows.assign(date=rows["date"].dt.strftime("%Y%m%d")) if "date" in filtered else rows
@@ -373,23 +375,25 @@ class Ga4Service(Service):
 
 
 def _fold(table: pd.DataFrame, query: ReportQuery, switch: dict) -> pd.DataFrame | None:
-    """Rows past ``max_rows`` (per day, or of the whole report with ``fold_date``) folded into one
-    ``(other)`` row (per day); None when nothing is folded. Counts are summed, ``totalUsers`` is the
-    largest of the folded rows', averages and ratios are those of the biggest folded row."""
+    """Where a day (or, with ``fold_date``, the whole report) has more than ``max_rows`` rows, all but the
+    ``max_rows - 1`` biggest folded into one ``(other)`` row; None when nothing is folded. Counts are
+    summed, ``totalUsers`` is the largest of the folded rows', averages and ratios are the biggest row's."""
     keys = [d for d in query.dimensions if d != "date" or switch["fold_date"]]
     if not keys or not query.metrics:
         return None
     per = [] if switch["fold_date"] or "date" not in query.dimensions else ["date"]
     ranked = table.sort_values(query.metrics[0], ascending=False, kind="stable")
-    rank = ranked.groupby(per, sort=False).cumcount() if per else pd.Series(range(len(ranked)), index=ranked.index)
-    folded = ranked[rank >= switch["max_rows"] - 1]
-    if folded.empty or table.empty:
+    groups = ranked.groupby(per, sort=False) if per else ranked.groupby(np.zeros(len(ranked), dtype=int))
+    fold = (groups.cumcount() >= switch["max_rows"] - 1) & (groups[ranked.columns[0]].transform("size")
+                                                            > switch["max_rows"])
+    folded, kept = ranked[fold], ranked[~fold]
+    if folded.empty:
         return None
-    kept = ranked[rank < switch["max_rows"] - 1]
     spec = {m: ("sum" if m in {"sessions", "engagedSessions", "newUsers", "screenPageViews", "eventCount",
                                "keyEvents", "userEngagementDuration"} else "max" if m == "totalUsers" else "first")
             for m in table.columns if m not in query.dimensions}
-    other = folded.groupby(per, sort=False).agg(spec).reset_index() if per else folded.agg(spec).to_frame().T
+    grouper = per or np.zeros(len(folded), dtype=int)  # one (other) row per day, or one in all
+    other = folded.groupby(grouper, sort=False).agg(spec).reset_index(drop=not per)
     other = other.assign(**dict.fromkeys(keys, OTHER))
     if "date" in query.dimensions:
         kept = kept.assign(date=_date_strings(kept["date"]) if len(kept) else kept["date"].astype(object))
@@ -503,7 +507,7 @@ def _check_known(dimensions: list[str], metrics: list[str]) -> None:
 
 
 def _aggregation(item: object) -> str:
-    name = "TOTAL" if item in (1, "1") else "MAXIMUM" if item in (5, "5") else "MINIMUM" if item in (6, "6") else item
+    name = enum_name(item, AGGREGATION_NAMES)
     if name not in AGGREGATIONS:
         raise ApiError(400, f"Invalid value at 'metric_aggregations' ({item!r}): expected TOTAL, MAXIMUM or "
                        "MINIMUM.")
