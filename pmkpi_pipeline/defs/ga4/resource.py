@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
+import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlparse
@@ -150,7 +151,9 @@ class GA4Resource(ConfigurableResource):
 
         if self.credentials_file:
             try:
-                credentials, _ = google.auth.load_credentials_from_file(self.credentials_file, scopes=SCOPES)
+                with warnings.catch_warnings():  # the operator's own file, as google.auth.default() reads it
+                    warnings.simplefilter("ignore", DeprecationWarning)
+                    credentials, _ = google.auth.load_credentials_from_file(self.credentials_file, scopes=SCOPES)
             except (auth_exc.GoogleAuthError, OSError, ValueError, KeyError, TypeError) as exc:
                 raise GA4Error("credentials", f"GOOGLE_APPLICATION_CREDENTIALS={self.credentials_file!r}: "
                                f"{credentials_file_problem(exc)}") from None
@@ -211,7 +214,7 @@ class GA4Resource(ConfigurableResource):
             if isinstance(exc, (gexc.Unauthenticated, gexc.Unauthorized)):
                 return fail(f"the credentials ({self._principal()}) were refused (HTTP {exc.code} UNAUTHENTICATED: "
                             f"{message}): check GOOGLE_APPLICATION_CREDENTIALS or Application Default Credentials")
-            if isinstance(exc, auth_exc.RefreshError):
+            if isinstance(exc, (auth_exc.RefreshError, auth_exc.InvalidOperation)):
                 return fail(f"no access token for the credentials ({self._principal()}): the token endpoint "
                             f"refused them ({_first_arg(exc)})")
             if isinstance(exc, gexc.ServerError):
@@ -414,15 +417,16 @@ def credentials_file_problem(exc: Exception) -> str:
 
 def describe_credentials(credentials, credentials_file: str | None) -> str:
     """Who signs the calls, in words that are never a secret."""
+    module = type(credentials).__module__ if credentials is not None else ""
+    if module == "google.auth.credentials" or credentials is None:
+        return "anonymous: no credentials set, as for a loopback sandbox"
     email = getattr(credentials, "service_account_email", None)
-    kind = type(credentials).__module__.rsplit(".", 1)[-1] if credentials is not None else "none"
-    named = {"credentials": "the Google user of the authorized-user credentials",
-             "identity_pool": "the external account (workload identity federation)",
-             "aws": "the external account (AWS workload identity federation)",
-             "pluggable": "the external account (executable-sourced)",
-             "impersonated_credentials": "the impersonated service account",
-             "_credentials_async": "the signed-in account"}.get(kind, f"{kind} credentials")
-    who = email if isinstance(email, str) and "@" in email else named
+    kinds = {"google.oauth2.credentials": "the Google user of the authorized-user credentials",
+             "google.auth.identity_pool": "the external account (workload identity federation)",
+             "google.auth.aws": "the external account (AWS workload identity federation)",
+             "google.auth.pluggable": "the external account (executable-sourced)",
+             "google.auth.impersonated_credentials": "the impersonated service account"}
+    who = email if isinstance(email, str) and "@" in email else kinds.get(module, f"{module} credentials")
     source = f"GOOGLE_APPLICATION_CREDENTIALS={credentials_file}" if credentials_file else \
         "Application Default Credentials"
     return f"{who}, from {source}"
