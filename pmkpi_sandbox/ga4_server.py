@@ -70,6 +70,9 @@ DEFAULT_LIMIT = 10_000
 MAX_LIMIT = 250_000
 UNSUPPORTED_FIELDS = ("cohortSpec", "comparisons")
 TOKEN_QUOTAS = ("tokensPerHour", "tokensPerProjectPerHour", "tokensPerDay")
+COUNTED_ONLY = ("serverErrorsPerProjectPerHour", "potentiallyThresholdedRequestsPerHour")
+"""Quotas counted (and reported) always but enforced only once ``ga4_quota`` sets them, so that the 5xx a long
+test session injects never lock the property as Google would."""
 OTHER = "(other)"
 AGGREGATIONS = {"TOTAL": ("totals", "RESERVED_TOTAL"), "MAXIMUM": ("maximums", "RESERVED_MAX"),
                 "MINIMUM": ("minimums", "RESERVED_MIN")}
@@ -360,6 +363,8 @@ class Ga4Service(Service):
         with self._lock:
             in_flight = self._in_flight
         for quota, limit in limits.items():
+            if quota in COUNTED_ONLY and quota not in self.plan.ga4_quota:
+                continue
             used = in_flight if quota == "concurrentRequests" else self.plan.ga4_usage(quota)
             if used >= limit:
                 raise quota_exhausted(quota)
