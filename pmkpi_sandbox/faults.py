@@ -9,6 +9,7 @@ A :class:`FaultPlan` holds, behind one lock:
 - ``ga4_metadata``: flags copied into GA4 ``metadata`` (``subjectToThresholding``,
   ``dataLossFromOtherRow``);
 - ``ga4_quota``: overrides of the GA4 property-quota limits, and the tokens used so far;
+- ``ga4_switches``: what GA4 data looks like (see :data:`GA4_SWITCHES`) and whether sign-in is required;
 - per-endpoint request counters (:meth:`FaultPlan.stats`).
 
 Everything is settable from Python or with the JSON of :meth:`FaultPlan.configure`, which the
@@ -49,6 +50,15 @@ GA4_QUOTA_LIMITS = {
     "potentiallyThresholdedRequestsPerHour": 120,
     "tokensPerProjectPerHour": 14_000,
 }
+GA4_SWITCHES = {
+    "ga4_empty_days": "days (YYYY-MM-DD) without any row in any report: a tracking outage",
+    "ga4_other_rows": "{max_rows, fold_date}: rows past max_rows (per day, or of the whole report when "
+                      "fold_date) are folded into one '(other)' row, whose date is '(other)' too when fold_date",
+    "ga4_withheld": "{min_users}: rows of fewer users are withheld (thresholding), the report flagged",
+    "ga4_api_disabled": "the Cloud project number whose Data API is disabled (403 SERVICE_DISABLED)",
+    "ga4_require_auth": "true: every Data API call needs an access token the sandbox issued or accepts",
+}
+"""The GA4 data and sign-in switches of :meth:`FaultPlan.configure`, and what each does."""
 
 
 @dataclass(frozen=True)
@@ -146,6 +156,8 @@ class FaultPlan:
         self.settling: Settling | None = None
         self.ga4_metadata: dict[str, bool] = {}
         self.ga4_quota: dict[str, int] = {}
+        self.ga4_switches: dict[str, object] = {}
+        self._ga4_usage: Counter[str] = Counter()
 
     def add(self, *faults: Fault) -> None:
         """Queue faults; each is used by its next ``times`` matching requests, in FIFO order."""
@@ -189,6 +201,16 @@ class FaultPlan:
         with self._lock:
             return self._ga4_tokens
 
+    def count_ga4(self, quota: str) -> None:
+        """Count one use of a GA4 quota that is not tokens (server errors, thresholded requests)."""
+        with self._lock:
+            self._ga4_usage[quota] += 1
+
+    def ga4_usage(self, quota: str) -> int:
+        """Uses of a GA4 quota since the last reset (``tokens*`` quotas: the tokens used)."""
+        with self._lock:
+            return self._ga4_tokens if quota.startswith("tokens") else self._ga4_usage[quota]
+
     def ga4_quota_limits(self) -> dict[str, int]:
         """The GA4 property-quota limits in force: the API's defaults with overrides applied."""
         return {**GA4_QUOTA_LIMITS, **self.ga4_quota}
@@ -201,7 +223,7 @@ class FaultPlan:
         "days": 3, "factor": 0.8} | null, "ga4_metadata": {"subjectToThresholding": true,
         "dataLossFromOtherRow": true}, "ga4_quota": {"tokensPerHour": 100}}``
         """
-        unknown = set(config) - {"faults", "settling", "ga4_metadata", "ga4_quota"}
+        unknown = set(config) - {"faults", "settling", "ga4_metadata", "ga4_quota", *GA4_SWITCHES}
         if unknown:
             raise ValueError(f"unknown fault-plan keys {sorted(unknown)}")
         faults = [Fault.from_dict(item, default_server) for item in config.get("faults", [])]
@@ -213,6 +235,8 @@ class FaultPlan:
         if not set(quota) <= set(GA4_QUOTA_LIMITS):
             raise ValueError(f"ga4_quota keys must be among {list(GA4_QUOTA_LIMITS)}")
         quota = {name: int(limit) for name, limit in quota.items()}
+        switches = {**self.ga4_switches, **_ga4_switches(config)}
+        self.ga4_switches = {name: value for name, value in switches.items() if value not in (None, False)}
         self.settling = settling
         self.ga4_metadata = {name: bool(on) for name, on in flags.items()}
         self.ga4_quota = quota
@@ -227,6 +251,8 @@ class FaultPlan:
             self.settling = None
             self.ga4_metadata = {}
             self.ga4_quota = {}
+            self.ga4_switches = {}
+            self._ga4_usage.clear()
 
 
 def _settling(data: dict | None) -> Settling | None:
@@ -237,3 +263,24 @@ def _settling(data: dict | None) -> Settling | None:
         days=int(data["days"]),
         factor=float(data["factor"]),
     )
+
+
+def _ga4_switches(config: dict) -> dict[str, object]:
+    """The GA4 switches of a plan's JSON, validated (``null``/``false`` turns one off)."""
+    found = {name: config[name] for name in GA4_SWITCHES if name in config}
+    if found.get("ga4_empty_days"):
+        found["ga4_empty_days"] = sorted({date.fromisoformat(str(day)) for day in found["ga4_empty_days"]})
+    for name, keys in (("ga4_other_rows", {"max_rows", "fold_date"}), ("ga4_withheld", {"min_users"})):
+        value = found.get(name)
+        if value and (not isinstance(value, dict) or not set(value) <= keys):
+            raise ValueError(f"{name} must be an object with keys among {sorted(keys)}")
+    if found.get("ga4_other_rows"):
+        found["ga4_other_rows"] = {"max_rows": max(1, int(found["ga4_other_rows"].get("max_rows", 1))),
+                                   "fold_date": bool(found["ga4_other_rows"].get("fold_date", False))}
+    if found.get("ga4_withheld"):
+        found["ga4_withheld"] = {"min_users": int(found["ga4_withheld"].get("min_users", 1))}
+    if found.get("ga4_api_disabled") is True:
+        found["ga4_api_disabled"] = "123456789012"
+    if found.get("ga4_api_disabled"):
+        found["ga4_api_disabled"] = str(found["ga4_api_disabled"])
+    return found

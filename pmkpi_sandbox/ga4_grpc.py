@@ -1,28 +1,31 @@
-"""GA4 Data API v1beta ``RunReport`` over gRPC, the client library's default transport.
+"""GA4 Data API v1beta over gRPC, the client library's default transport.
 
-Serves ``google.analytics.data.v1beta.BetaAnalyticsData/RunReport`` on an insecure loopback
-port with grpcio, answering exactly as the REST server of
-:mod:`pmkpi_sandbox.ga4_server` does: the same :class:`Ga4Service` checks the
-property and the token quota and computes the :class:`~pmkpi_sandbox.ga4_server.Report`,
-which is put straight into a ``RunReportResponse`` protobuf: the rows are encoded to wire bytes
-with numpy and merged in with one ``MergeFromString`` (~0.35 s per 250,000 rows, against ~1.5 s
-for ``rows.add()`` row by row). The handler returns the raw message (or, for ``truncate``, bytes),
-serialized with ``SerializeToString`` — what ``RunReportResponse.serialize`` does. The fault plan
-is set from Python or the REST server's ``/_sandbox/*`` endpoints; gRPC has no control calls.
+Serves ``google.analytics.data.v1beta.BetaAnalyticsData`` — ``RunReport``, ``BatchRunReports``,
+``GetMetadata`` and ``CheckCompatibility`` — on an insecure loopback port with grpcio, answering
+exactly as the REST server of :mod:`pmkpi_sandbox.ga4_server` does: the same :class:`Ga4Service`
+checks the property, the switches and the quotas and computes the answer. A ``RunReport``'s
+:class:`~pmkpi_sandbox.ga4_server.Report` is put straight into a ``RunReportResponse`` protobuf: the
+rows are encoded to wire bytes with numpy and merged in with one ``MergeFromString`` (~0.35 s per
+250,000 rows, against ~1.5 s for ``rows.add()`` row by row); the other methods' JSON answers are
+parsed into their messages. Methods the sandbox does not serve (pivot and realtime reports) end
+``UNIMPLEMENTED``, as gRPC ends any unknown method. The fault plan is set from Python or the REST
+server's ``/_sandbox/*`` endpoints; gRPC has no control calls, and no sign-in (a client given a channel
+sends no credentials).
 
 The shared :class:`~pmkpi_sandbox.faults.FaultPlan` applies as over REST: requests are
-counted under the same keys (``ga4.runReport``, ``ga4.runReport[date,pagePath]``); a fault's
-``path`` is matched against the REST path of the same call (``/v1beta/properties/ID:runReport``);
+counted under the same keys (``ga4.runReport``, ``ga4.runReport[date,pagePath]``, ``ga4.getMetadata``);
+a fault's ``path`` is matched against the REST path of the same call (``/v1beta/properties/ID:runReport``);
 ``status`` faults and errors end the call with the gRPC code Google uses for that HTTP status
 (400 INVALID_ARGUMENT, 403 PERMISSION_DENIED, 404 NOT_FOUND, 429 RESOURCE_EXHAUSTED,
 500 INTERNAL, 502/503 UNAVAILABLE) and the same message, plus a ``google.rpc.Status`` in
-``grpc-status-details-bin`` carrying a ``RetryInfo`` where the fault has ``retry_after``
-(there are no HTTP headers, so no ``Retry-After``). Body faults change the message as they change
-the JSON (``wrong_type``, ``unknown_header``, ``out_of_range_row``, ``duplicate_rows``,
-``inflated_row_count``, ``missing_field`` with the JSON field name, e.g. ``rowCount``), except
-``truncate``: half the serialized message is sent, which the client cannot decode and reports as
-``INTERNAL`` ("Exception deserializing response!"), not as a JSON ``ParseError``. A request
-whose ``property`` is not ``properties/ID`` is refused with INVALID_ARGUMENT (REST answers 404).
+``grpc-status-details-bin`` carrying the REST error's details (``ErrorInfo`` of ``SERVICE_DISABLED``,
+...) and a ``RetryInfo`` where the fault has ``retry_after`` (there are no HTTP headers, so no
+``Retry-After``). Body faults change a ``RunReport`` message as they change the JSON (``wrong_type``,
+``unknown_header``, ``out_of_range_row``, ``duplicate_rows``, ``inflated_row_count``,
+``missing_field`` with the JSON field name, e.g. ``rowCount``), except ``truncate``: half the
+serialized message is sent, which the client cannot decode and reports as ``INTERNAL`` ("Exception
+deserializing response!"), not as a JSON ``ParseError``. A request whose ``property`` is not
+``properties/ID`` is refused with INVALID_ARGUMENT (REST answers 404).
 
 Connect the real client (no credentials: a client given a channel ignores them; the channel must
 lift gRPC's 4 MiB limit on received messages, as a 250,000-row page is ~17 MB)::
@@ -40,11 +43,18 @@ import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from functools import partial
 
 import grpc
 import numpy as np
 from google.analytics.data_v1beta.types import (
+    BatchRunReportsRequest,
+    BatchRunReportsResponse,
+    CheckCompatibilityRequest,
+    CheckCompatibilityResponse,
     DimensionValue,
+    GetMetadataRequest,
+    Metadata,
     MetricType,
     MetricValue,
     Row,
@@ -63,12 +73,20 @@ from pmkpi_sandbox.ga4_server import (
     Ga4Service,
     Report,
     counter_keys,
+    rows_json,
 )
 
 log = logging.getLogger(__name__)
 
 SERVICE = "google.analytics.data.v1beta.BetaAnalyticsData"
 METHOD = "RunReport"
+JSON_METHODS = {  # gRPC method → (REST method, request type, response type, field naming the resource)
+    "BatchRunReports": ("batchRunReports", BatchRunReportsRequest, BatchRunReportsResponse, "property"),
+    "GetMetadata": ("getMetadata", GetMetadataRequest, Metadata, "name"),
+    "CheckCompatibility": ("checkCompatibility", CheckCompatibilityRequest, CheckCompatibilityResponse, "property"),
+}
+DETAIL_TYPES = {f"type.googleapis.com/google.rpc.{name}": getattr(error_details_pb2, name)
+                for name in ("ErrorInfo", "LocalizedMessage", "Help", "QuotaFailure")}
 UNLIMITED = [("grpc.max_send_message_length", -1), ("grpc.max_receive_message_length", -1)]
 RESPONSE = RunReportResponse.pb()
 
@@ -95,14 +113,13 @@ class Ga4GrpcServer:
         self._executor = ThreadPoolExecutor(max_workers, thread_name_prefix="pmkpi-sandbox-ga4-grpc")
         # no SO_REUSEPORT: a fixed port that is taken must fail, not be shared silently
         self._server = grpc.server(self._executor, options=[*UNLIMITED, ("grpc.so_reuseport", 0)])
-        handler = grpc.unary_unary_rpc_method_handler(
-            self.run_report,
-            request_deserializer=RunReportRequest.deserialize,
-            response_serializer=_serialize,
-        )
-        self._server.add_generic_rpc_handlers(
-            (grpc.method_handlers_generic_handler(SERVICE, {METHOD: handler}),)
-        )
+        handlers = {METHOD: grpc.unary_unary_rpc_method_handler(
+            self.run_report, request_deserializer=RunReportRequest.deserialize, response_serializer=_serialize)}
+        for name, (method, request_type, response_type, resource) in JSON_METHODS.items():
+            handlers[name] = grpc.unary_unary_rpc_method_handler(
+                partial(self.json_method, method, response_type, resource),
+                request_deserializer=request_type.deserialize, response_serializer=_serialize)
+        self._server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
         address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         try:
             self.port = self._server.add_insecure_port(address)
@@ -148,10 +165,11 @@ class Ga4GrpcServer:
                 raise ApiError(400, f"Invalid property {request.property!r}: expected "
                                "'properties/{property_id}'.")
             service.admit(match.group(1))
-            report = service.report(body)
+            with service.in_flight():
+                report = service.report(body)
             message = build_response(report)
         except ApiError as exc:
-            _abort(context, service, exc.status, exc.message)
+            _abort(context, service, exc.status, exc.message, details=getattr(exc, "details", None))
         except Exception as exc:  # a sandbox bug must still answer, as the REST server does
             log.exception("sandbox ga4 gRPC RunReport failed")
             _abort(context, service, 500, f"sandbox error: {exc}")
@@ -161,6 +179,33 @@ class Ga4GrpcServer:
         if fault.kind == "truncate":
             return _truncated(message.SerializeToString())
         _corrupt(fault, message, report)
+        return message
+
+
+    def json_method(self, method: str, response_type: type, resource: str, request, context: grpc.ServicerContext):
+        """Answer ``BatchRunReports``, ``GetMetadata`` or ``CheckCompatibility`` from the service's JSON answer."""
+        service, plan = self.service, self.plan
+        body = json_format.MessageToDict(type(request).pb(request))
+        name = body.pop(resource, "")
+        path = f"/v1beta/{name}" if method == "getMetadata" else f"/v1beta/{name}:{method}"
+        plan.count([f"{service.name}.{method}"])
+        fault = plan.take(service.name, path, REQUEST_KINDS)
+        if fault is not None and fault.kind == "status":
+            _abort(context, service, fault.status, fault.message, fault.retry_after)
+        if fault is not None:
+            time.sleep(fault.seconds)
+        try:
+            match = ROUTE.match(path)
+            if match is None:
+                raise ApiError(400, f"Invalid {resource} {name!r}.")
+            answer = service.call(method, match.group(1), body)
+        except ApiError as exc:
+            _abort(context, service, exc.status, exc.message, details=getattr(exc, "details", None))
+        except Exception as exc:  # a sandbox bug must still answer, as the REST server does
+            log.exception("sandbox ga4 gRPC %s failed", method)
+            _abort(context, service, 500, f"sandbox error: {exc}")
+        message = response_type.pb()()
+        json_format.ParseDict(answer, message)
         return message
 
 
@@ -174,6 +219,8 @@ def build_response(report: Report):
         message.metric_headers.add(name=name, type_=MetricType[METRIC_TYPES[name]].value)
     message.row_count = report.row_count
     json_format.ParseDict(report.metadata, message.metadata)
+    for key, frame in report.aggregates.items():
+        json_format.ParseDict({key: rows_json(*report.columns(frame))}, message)
     if report.property_quota is not None:
         json_format.ParseDict(report.property_quota, message.property_quota)
     message.kind = report.kind
@@ -288,12 +335,15 @@ def _copy(row):
 
 def _abort(
     context: grpc.ServicerContext, service: Ga4Service, status: int, message: str | None,
-    retry_after: float | None = None,
+    retry_after: float | None = None, details: list[dict] | None = None,
 ) -> None:
-    """End the call with the gRPC code and message Google gives for this HTTP status."""
+    """End the call with the gRPC code and message Google gives for this HTTP status, and its details."""
     error = service.error(status, message).body["error"]  # the REST error's text and status name
     code = grpc.StatusCode[error["status"]]
     detail = status_pb2.Status(code=code.value[0], message=error["message"])
+    for item in details or ():
+        fields = {key: value for key, value in item.items() if key != "@type"}
+        detail.details.add().Pack(json_format.ParseDict(fields, DETAIL_TYPES[item["@type"]]()))
     if retry_after is not None:
         info = error_details_pb2.RetryInfo()
         info.retry_delay.FromTimedelta(timedelta(seconds=retry_after))

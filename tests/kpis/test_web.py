@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 from kpi_helpers import SMALL, insert, null_reason, row, run, staging_db, value
 
@@ -104,3 +105,19 @@ def test_empty_sources_still_give_every_row(con):
     rows = run(con, "web", "2025-01-01", "2025-01-03", SMALL)
     assert rows["value"].isna().all()
     assert len(rows) == 3 * 7
+
+
+def test_an_empty_ga4_day_is_zero_without_traffic_and_null_when_unknown():
+    con = staging_db()
+    insert(con, "stg_ga4_days", "date, rows, status, reason",
+           ("2025-01-10", 0, "no_traffic", None),
+           ("2025-01-11", 0, "outage", "GA4 tracking outage on D: no rows at all"),
+           ("2025-01-12", 0, "before_first_data", "no GA4 data on D: before the first day"))
+    rows = run(con, "web", "2025-01-10", "2025-01-12")
+    # no traffic: counts are a true 0, ratios NULL because their denominator is 0
+    assert value(rows, "content_usage", "2025-01-10") == 0 and value(rows, "onboarding_guide_views", "2025-01-10") == 0
+    assert null_reason(rows, "bounce_rate", "2025-01-10") == "denominator 0: no sessions on D"
+    for kpi in ("content_usage", "bounce_rate", "conversion_rate", "cart_abandonment_rate"):
+        assert null_reason(rows, kpi, "2025-01-11") == "GA4 tracking outage on D: no rows at all"
+        assert null_reason(rows, kpi, "2025-01-12") == "no GA4 data on D: before the first day"
+        assert pd.isna(row(rows, kpi, "2025-01-11")["denominator"])

@@ -106,7 +106,7 @@ def test_grpc_metadata_flags_and_late_data(sandbox, ga4, rest):
 
 
 def test_grpc_errors_carry_googles_codes_and_rests_messages(ga4, rest):
-    for request in (_request(["date", "country"], ["sessions"]), _request(["date"], ["eventCount"]),
+    for request in (_request(["date", "country"], ["sessions"]), _request(["date", "pagePath"], ["sessions"]),
                     _request(["date"], ["sessions"], start="2025-03-05", end="2025-03-01")):
         with pytest.raises(gexc.InvalidArgument) as bad:
             ga4.run_report(request)
@@ -115,7 +115,8 @@ def test_grpc_errors_carry_googles_codes_and_rests_messages(ga4, rest):
         assert bad.value.message == bad_rest.value.response.json()["error"]["message"]
     wrong = _request(["date"], ["sessions"])
     wrong.property = "properties/1"
-    with pytest.raises(gexc.PermissionDenied, match=r"sufficient permissions.*\(property 1\)") as denied:
+    with pytest.raises(gexc.PermissionDenied,
+                       match=r"sufficient permissions for this property\. To learn more about Property ID") as denied:
         ga4.run_report(wrong)
     assert denied.value.grpc_status_code == grpc.StatusCode.PERMISSION_DENIED
     wrong.property = "424242"
@@ -151,7 +152,8 @@ def test_grpc_token_quota_runs_out(sandbox, ga4):
     first = ga4.run_report(_request(["date"], ["sessions"], return_property_quota=True))
     assert (first.property_quota.tokens_per_hour.consumed, first.property_quota.tokens_per_hour.remaining) == (1, 1)
     ga4.run_report(_request(["date"], ["sessions"]))
-    with pytest.raises(gexc.ResourceExhausted, match=r"property tokens per hour \(tokensPerHour\)"):
+    with pytest.raises(gexc.ResourceExhausted,
+                       match=r"^429 Exhausted property tokens per hour\. These quota tokens will return"):
         ga4.run_report(_request(["date"], ["sessions"]))
 
 

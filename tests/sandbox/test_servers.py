@@ -252,8 +252,8 @@ def test_ga4_errors_are_googles(ga4):
     with pytest.raises(gexc.BadRequest, match="Field country is not a valid dimension") as bad:
         ga4.run_report(_request(["date", "country"], ["sessions"]))
     assert bad.value.response.json()["error"]["status"] == "INVALID_ARGUMENT"
-    with pytest.raises(gexc.BadRequest, match="eventCount"):
-        ga4.run_report(_request(["date"], ["eventCount"]))
+    with pytest.raises(gexc.BadRequest, match="Please remove sessions to make the request compatible"):
+        ga4.run_report(_request(["date", "pagePath"], ["sessions"]))
     wrong = _request(["date"], ["sessions"])
     wrong.property = "properties/1"
     with pytest.raises(gexc.Forbidden) as denied:

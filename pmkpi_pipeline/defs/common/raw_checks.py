@@ -1,9 +1,8 @@
 """The ``rows_every_day`` check factory: every day of the range landed rows in a raw asset's daily tables.
 
-Each source's ``checks.py`` builds its own: a day without GA4 rows is an ERROR and blocks staging, so an
-empty day never becomes a KPI of zero; days without list activity (Mailchimp serves only the last 180
-days of it), product events, spend or social stats are WARNs: such days can be real, or history the API
-no longer has.
+Each source's ``checks.py`` builds its own (GA4 has its own, which tells a day never pulled from a day GA4
+had no rows for): days without list activity (Mailchimp serves only the last 180 days of it), product
+events, spend or social stats are WARNs: such days can be real, or history the API no longer has.
 """
 
 from collections.abc import Sequence

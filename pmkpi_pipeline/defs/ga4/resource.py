@@ -3,7 +3,15 @@
 ``run_report`` asks for one date range with a ``date`` dimension, pages by limit/offset until
 ``rowCount`` rows have arrived, validates every header and value, and returns a DataFrame plus
 the response metadata that matters downstream (time zone, thresholding, "(other)" row loss,
-sampling).
+sampling), the rows GA4 folded into a ``date`` of ``(other)`` (kept apart: they belong to no day)
+and the property quota GA4 reports left (``returnPropertyQuota``).
+
+Credentials are whatever ``google-auth`` accepts: the file ``GOOGLE_APPLICATION_CREDENTIALS`` names
+(service account, authorized user, external account, impersonated service account, ...), else
+Application Default Credentials (``gcloud auth application-default login``, workload identity, the
+metadata server); none at all only for a loopback sandbox. Errors keep Google's reason: the Data API
+not enabled in the Cloud project (``SERVICE_DISABLED``), no access to the property, and which quota
+ran out and when it refills.
 """
 
 from __future__ import annotations
@@ -11,7 +19,8 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
@@ -38,14 +47,21 @@ class GA4QuotaExhausted(GA4Error):
     """
 
 
-# GA4 Data API quotas that run out per hour or per day, by the words of the error message.
-QUOTAS = (  # (camelCase name, words in the message, period)
+# GA4 Data API quotas that do not refill within a run, by the words of Google's 429 message (as
+# Google words them, e.g. "Exhausted property tokens for a project per hour. These quota tokens will
+# return in under an hour."); "Exhausted concurrent requests quota." is transient and retried.
+QUOTAS = (  # (name, words in the message, period)
     ("tokensPerDay", "tokens per day", "day"),
+    ("tokensPerProjectPerHour", "tokens for a project per hour", "hour"),
     ("tokensPerProjectPerHour", "tokens per project per hour", "hour"),
     ("tokensPerHour", "tokens per hour", "hour"),
-    ("serverErrorsPerProjectPerHour", "server errors per project per hour", "hour"),
-    ("potentiallyThresholdedRequestsPerHour", "potentially thresholded requests per hour", "hour"),
+    ("tokensPerHour", "tokens for a property per hour", "hour"),
+    ("serverErrorsPerProjectPerHour", "server errors", "hour"),
+    ("potentiallyThresholdedRequestsPerHour", "potentially thresholded requests", "hour"),
+    ("clientErrors", "client errors", "15 minutes"),
 )
+SCOPES = ["https://www.googleapis.com/auth/analytics.readonly"]
+OTHER = "(other)"  # GA4's value of every dimension of the row it folds other rows into
 DAILY_QUOTA_ZONE = ZoneInfo("America/Los_Angeles")  # GA4 daily quotas refill at midnight Pacific time
 
 
@@ -62,6 +78,8 @@ def exhausted_quota(message: str, now: datetime) -> tuple[str, datetime] | None:
             name, period = "an hourly quota", "hour"
         else:
             return None  # e.g. "concurrent requests": transient, worth a retry
+    if period == "15 minutes":
+        return name, now.astimezone(UTC).replace(second=0, microsecond=0) + timedelta(minutes=15)
     if period == "hour":
         return name, now.astimezone(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     local = now.astimezone(DAILY_QUOTA_ZONE)
@@ -79,6 +97,8 @@ class ReportResult:
     data_loss_from_other_row: bool
     sampled: bool
     calls: int
+    other_dates: pd.DataFrame = field(default_factory=pd.DataFrame)  # rows GA4 dated "(other)"
+    property_quota: dict = field(default_factory=dict)  # quota → {"consumed": by these calls, "remaining"}
 
 
 def _is_loopback(url: str) -> bool:
@@ -113,35 +133,43 @@ class GA4Resource(ConfigurableResource):
 
     def _build_client(self):
         from google.analytics.data_v1beta import BetaAnalyticsDataClient
-        from google.auth.credentials import AnonymousCredentials
 
         options = {"api_endpoint": self.endpoint} if self.endpoint else None
-        if self.credentials_file:
-            from google.oauth2 import service_account
-
-            try:
-                credentials = service_account.Credentials.from_service_account_file(
-                    self.credentials_file,
-                    scopes=["https://www.googleapis.com/auth/analytics.readonly"],
-                )
-            except (OSError, ValueError, KeyError) as exc:  # never echo the file's content
-                raise GA4Error(
-                    "credentials", f"GOOGLE_APPLICATION_CREDENTIALS={self.credentials_file!r} is not a "
-                    f"readable service-account JSON file ({type(exc).__name__})"
-                ) from None
-        elif self.endpoint and _is_loopback(self.endpoint):
-            credentials = AnonymousCredentials()
-        else:
-            raise GA4Error(
-                "credentials", "GOOGLE_APPLICATION_CREDENTIALS is not set: point it at a service-account "
-                "JSON with read access to the GA4 property, or set PMKPI_GA4_ENDPOINT to a local "
-                "sandbox (`pmkpi sandbox`)"
-            )
+        credentials = self._credentials()
         if self.endpoint is None:  # Google's endpoint: the client's default transport, gRPC
             return BetaAnalyticsDataClient(credentials=credentials)
         if self.endpoint.startswith("grpc://"):
             return _plaintext_grpc_client(self.endpoint)
         return BetaAnalyticsDataClient(credentials=credentials, transport="rest", client_options=options)
+
+    def _credentials(self):
+        """The credentials google-auth finds: the GOOGLE_APPLICATION_CREDENTIALS file, else Application Default
+        Credentials; anonymous only for a loopback sandbox. A failure says what was tried, never the file's content."""
+        import google.auth
+        from google.auth import exceptions as auth_exc
+        from google.auth.credentials import AnonymousCredentials
+
+        if self.credentials_file:
+            try:
+                with warnings.catch_warnings():  # the operator's own file, as google.auth.default() reads it
+                    warnings.simplefilter("ignore", DeprecationWarning)
+                    credentials, _ = google.auth.load_credentials_from_file(self.credentials_file, scopes=SCOPES)
+            except (auth_exc.GoogleAuthError, OSError, ValueError, KeyError, TypeError) as exc:
+                raise GA4Error("credentials", f"GOOGLE_APPLICATION_CREDENTIALS={self.credentials_file!r}: "
+                               f"{credentials_file_problem(exc)}") from None
+            return credentials
+        if self.endpoint and _is_loopback(self.endpoint):
+            return AnonymousCredentials()
+        try:
+            credentials, _ = google.auth.default(scopes=SCOPES)
+        except auth_exc.GoogleAuthError as exc:
+            raise GA4Error("credentials", f"GOOGLE_APPLICATION_CREDENTIALS is not set and Application Default "
+                           f"Credentials found none ({type(exc).__name__}; tried gcloud's "
+                           "application_default_credentials.json, App Engine and the Compute Engine metadata "
+                           "server): run `gcloud auth application-default login`, point GOOGLE_APPLICATION_CREDENTIALS "
+                           "at a service-account, authorized-user or external-account JSON with read access to the "
+                           "GA4 property, or set PMKPI_GA4_ENDPOINT to a local sandbox (`pmkpi sandbox`)") from None
+        return credentials
 
     @property
     def client(self):
@@ -149,6 +177,13 @@ class GA4Resource(ConfigurableResource):
         if self._client is None:
             self._client = self._build_client()
         return self._client
+
+    def _principal(self) -> str:
+        """Who the credentials are, in words that are never a secret (a service account's e-mail, a kind)."""
+        if self._client is None:
+            return "not built yet"
+        credentials = getattr(getattr(self._client, "transport", None), "_credentials", None)
+        return describe_credentials(credentials, self.credentials_file)
 
     def _endpoint(self, report: str) -> str:
         return f"properties/{self.property_id}:runReport ({report} report)"
@@ -174,13 +209,14 @@ class GA4Resource(ConfigurableResource):
                     error.quota, error.resets_at = name, resets
                     return error
                 return Retryable(f"HTTP 429 {message}", parse_retry_after(_headers(exc)))
-            if isinstance(exc, (gexc.Unauthenticated, gexc.PermissionDenied, gexc.Unauthorized,
-                                gexc.Forbidden)):
-                return fail(f"access to property {self.property_id} refused (HTTP {exc.code}): check "
-                            "GOOGLE_APPLICATION_CREDENTIALS and PMKPI_GA4_PROPERTY_ID")
-            if isinstance(exc, auth_exc.RefreshError):
-                return fail("no access token for the service account of GOOGLE_APPLICATION_CREDENTIALS "
-                            f"(the token endpoint refused it: {_first_arg(exc)})")
+            if isinstance(exc, (gexc.PermissionDenied, gexc.Forbidden)):
+                return fail(refusal(exc, message, self.property_id, self._principal()))
+            if isinstance(exc, (gexc.Unauthenticated, gexc.Unauthorized)):
+                return fail(f"the credentials ({self._principal()}) were refused (HTTP {exc.code} UNAUTHENTICATED: "
+                            f"{message}): check GOOGLE_APPLICATION_CREDENTIALS or Application Default Credentials")
+            if isinstance(exc, (auth_exc.RefreshError, auth_exc.InvalidOperation)):
+                return fail(f"no access token for the credentials ({self._principal()}): the token endpoint "
+                            f"refused them ({_first_arg(exc)})")
             if isinstance(exc, gexc.ServerError):
                 return Retryable(f"HTTP {exc.code} {message}", parse_retry_after(_headers(exc)))
             if isinstance(exc, (ConnectionError, OSError, gexc.RetryError, auth_exc.TransportError)) \
@@ -215,6 +251,8 @@ class GA4Resource(ConfigurableResource):
             return GA4Error(endpoint, detail, partitions=partitions, field=field)
 
         pages: list[pd.DataFrame] = []
+        other_dates: list[pd.DataFrame] = []
+        quota: dict[str, dict[str, int]] = {}
         meta = None
         calls = 0
         offset = 0
@@ -227,6 +265,7 @@ class GA4Resource(ConfigurableResource):
                 metrics=[Metric(name=m) for m in metrics],
                 limit=self.page_size,
                 offset=offset,
+                return_property_quota=True,
                 order_bys=[OrderBy(dimension=OrderBy.DimensionOrderBy(dimension_name=d))
                            for d in dimensions],
             )
@@ -242,18 +281,20 @@ class GA4Resource(ConfigurableResource):
             calls += 1
             pb = RunReportResponse.pb(response)
             _validate_headers(pb, dimensions, metrics, fail)
-            page = _page_frame(pb, dimensions, metrics, start, end, fail)  # typed per page: flat memory
+            page, undated = _page_frame(pb, dimensions, metrics, start, end, fail)  # typed per page: flat memory
+            quota = _tally_quota(quota, pb)
             if expected is None:
                 expected = pb.row_count
                 meta = pb.metadata
             elif pb.row_count != expected:
                 raise fail(f"rowCount changed between pages ({expected} → {pb.row_count}); the data "
                            "moved while paging — re-run", "rowCount")
-            if page.empty and offset < expected:
+            if page.empty and undated.empty and offset < expected:
                 raise fail(f"promised rowCount={expected} but delivered {offset} rows (no rows at "
                            f"offset {offset})", "rows")
             pages.append(page)
-            offset += len(page)
+            other_dates.append(undated)
+            offset += len(page) + len(undated)
         log.info(f"GA4 {report} report {partitions}: {offset} rows in {calls} call(s)")
         frame = _combine(pages, dimensions, metrics, fail)  # names a duplicate first
         if offset != expected:
@@ -265,6 +306,8 @@ class GA4Resource(ConfigurableResource):
             data_loss_from_other_row=bool(meta and meta.data_loss_from_other_row),
             sampled=bool(meta and len(meta.sampling_metadatas)),
             calls=calls,
+            other_dates=pd.concat(other_dates, ignore_index=True),
+            property_quota=quota,
         )
 
 
@@ -316,14 +359,17 @@ def _validate_headers(pb, dimensions: list[str], metrics: list[str], fail) -> No
                    ", ".join(unknown) or "header order")
 
 
-def _page_frame(pb, dimensions, metrics, start, end, fail) -> pd.DataFrame:
-    """One response page as a typed frame (dates, numbers), built column by column."""
+def _page_frame(pb, dimensions, metrics, start, end, fail) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One response page as a typed frame (dates, numbers), built column by column, and apart from it the rows
+    GA4 folded into a ``date`` of ``(other)`` (numbers typed, dimensions as sent)."""
     rows = pb.rows
     columns = {name: [r.dimension_values[i].value for r in rows] for i, name in enumerate(dimensions)}
     columns.update({name: [r.metric_values[i].value for r in rows] for i, name in enumerate(metrics)})
     frame = pd.DataFrame(columns, columns=dimensions + metrics)
+    undated = frame["date"] == OTHER
+    other, frame = _typed_metrics(frame[undated].reset_index(drop=True), metrics, fail), frame[~undated]
     if frame.empty:
-        return frame
+        return frame.reset_index(drop=True), other
     dates = pd.to_datetime(frame["date"], format="%Y%m%d", errors="coerce")
     if dates.isna().any():
         raise fail(f"value {frame.loc[dates.isna(), 'date'].iloc[0]!r} is not a YYYYMMDD date", "date")
@@ -331,12 +377,78 @@ def _page_frame(pb, dimensions, metrics, start, end, fail) -> pd.DataFrame:
     outside = frame[(frame["date"] < start) | (frame["date"] > end)]
     if len(outside):
         raise fail(f"a row is dated {outside['date'].iloc[0]}, outside the requested range", "date")
+    return _typed_metrics(frame.reset_index(drop=True), metrics, fail), other
+
+
+def _typed_metrics(frame: pd.DataFrame, metrics: list[str], fail) -> pd.DataFrame:
     for metric in metrics:
         values = pd.to_numeric(frame[metric], errors="coerce")
         if values.isna().any():
             raise fail(f"value {frame.loc[values.isna(), metric].iloc[0]!r} is not a number", metric)
         frame[metric] = values
     return frame
+
+
+def _tally_quota(quota: dict[str, dict[str, int]], pb) -> dict[str, dict[str, int]]:
+    """The property quota after one more call: tokens consumed added up, the latest remaining kept."""
+    from google.protobuf import json_format
+
+    if not pb.HasField("property_quota"):
+        return quota
+    latest = json_format.MessageToDict(pb.property_quota)
+    return {name: {"consumed": quota.get(name, {}).get("consumed", 0) + int(status.get("consumed", 0)),
+                   "remaining": int(status.get("remaining", 0))} for name, status in latest.items()}
+
+
+def credentials_file_problem(exc: Exception) -> str:
+    """What is wrong with a credentials file, from google-auth's error, without repeating any of its content."""
+    text = str(exc)
+    if "was not found" in text or isinstance(exc, FileNotFoundError):
+        return "no such file"
+    if "is not a valid json file" in text:
+        return "not a JSON file"
+    if "does not have a valid type" in text:
+        return ("its \"type\" is none of service_account, authorized_user, external_account, "
+                "external_account_authorized_user, impersonated_service_account, gdch_service_account")
+    kind = re.search(r"Failed to load ([\w ]+?) credentials", text)
+    what = f"{kind.group(1)} credentials" if kind else "credentials"
+    return f"google-auth cannot load these {what} (a field is missing or malformed; {type(exc).__name__})"
+
+
+def describe_credentials(credentials, credentials_file: str | None) -> str:
+    """Who signs the calls, in words that are never a secret."""
+    module = type(credentials).__module__ if credentials is not None else ""
+    if module == "google.auth.credentials" or credentials is None:
+        return "anonymous: no credentials set, as for a loopback sandbox"
+    email = getattr(credentials, "service_account_email", None)
+    kinds = {"google.oauth2.credentials": "the Google user of the authorized-user credentials",
+             "google.auth.identity_pool": "the external account (workload identity federation)",
+             "google.auth.aws": "the external account (AWS workload identity federation)",
+             "google.auth.pluggable": "the external account (executable-sourced)",
+             "google.auth.impersonated_credentials": "the impersonated service account"}
+    who = email if isinstance(email, str) and "@" in email else kinds.get(module, f"{module} credentials")
+    source = f"GOOGLE_APPLICATION_CREDENTIALS={credentials_file}" if credentials_file else \
+        "Application Default Credentials"
+    return f"{who}, from {source}"
+
+
+def refusal(exc, message: str, property_id: str, who: str) -> str:
+    """Google's 403 in words: the Data API not enabled in the Cloud project, or no access to the property."""
+    reason = getattr(exc, "reason", None)
+    metadata = dict(getattr(exc, "metadata", None) or {})
+    if reason == "SERVICE_DISABLED":
+        project = metadata.get("consumer", "").removeprefix("projects/") or "of the credentials"
+        url = metadata.get("activationUrl", "https://console.cloud.google.com/apis/library/analyticsdata.googleapis.com")
+        return (f"the Google Analytics Data API is not enabled in Google Cloud project {project}, the project of "
+                f"the credentials ({who}) — HTTP 403 SERVICE_DISABLED: enable it at {url}, wait a few minutes "
+                "and re-run")
+    if "sufficient permissions for this property" in message:
+        return (f"the credentials ({who}) have no access to GA4 property {property_id} (HTTP 403 PERMISSION_DENIED: "
+                f"{message}): grant them the Viewer role in GA4 Admin > Property access management, or correct "
+                "PMKPI_GA4_PROPERTY_ID")
+    detail = f" {reason}" if reason else ""
+    return (f"access to property {property_id} refused (HTTP {exc.code}{detail}: {message}): check the "
+            f"credentials ({who}) and PMKPI_GA4_PROPERTY_ID")
 
 
 def _combine(pages: list[pd.DataFrame], dimensions, metrics, fail) -> pd.DataFrame:

@@ -118,7 +118,8 @@ CATALOG: tuple[Kpi, ...] = (
                  "seconds per view and file_download events"),
         unit="views", window=Window.DAY, sources=("ga4",),
         ratio_kind="none",
-        notes="NULL only when GA4 has no page rows for D; 0 when pages exist but none match a prefix.",
+        notes=("NULL when GA4 has no page rows for D, except on a day without traffic (0); 0 when pages exist but "
+               "none match a prefix."),
     ),
     Kpi(
         id="conversion_rate", title="Conversion rate", family="web",
@@ -203,7 +204,8 @@ CATALOG: tuple[Kpi, ...] = (
         formula="page views on onboarding paths (PMKPI_ONBOARDING_PATH_PREFIXES) on D; metadata: views per new user",
         unit="views", window=Window.DAY, sources=("ga4",),
         ratio_kind="none",
-        notes="NULL only when GA4 has no page rows for D; views_per_new_user uses the property's newUsers.",
+        notes=("NULL when GA4 has no page rows for D, except on a day without traffic (0); views_per_new_user uses "
+               "the property's newUsers."),
     ),
     Kpi(
         id="romi", title="Return on marketing investment", family="marketing",

@@ -4,15 +4,37 @@ Reads ``int_ga4_traffic_daily`` (``stg_ga4_traffic`` summed over channels per da
 views are additive over channels), ``stg_ga4_pages`` (date × page path), ``stg_ga4_events`` (date ×
 event name) and ``stg_ga4_totals`` (one row per date: users of the whole property — users are never
 summed over channels or pages).
+
+A day GA4 sent no row for is judged in ``stg_ga4_days``: without traffic its counts are 0 (and its ratios
+NULL: denominator 0); during a tracking outage, or before the property collected data, every web KPI of
+the day is NULL with that reason (:func:`_unknown_days_null`).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import date
 
 from ....lib.settings import KpiSettings
-from .common import calendar, ratio_columns, sql_date, sql_text, sql_text_list, with_ctes
+from .common import Formula, calendar, ratio_columns, sql_date, sql_text, sql_text_list, with_ctes
+
+_UNKNOWN = "('outage', 'before_first_data')"
+
+
+def _unknown_days_null(formula: Formula) -> Formula:
+    """The formula's rows, NULL with ``stg_ga4_days``'s reason on days whose GA4 numbers are unknown."""
+
+    @functools.wraps(formula)
+    def wrapped(start: date, end: date, cfg: KpiSettings) -> str:
+        return f"""SELECT k.* REPLACE (
+               CASE WHEN g.status IN {_UNKNOWN} THEN NULL ELSE k.value END AS value,
+               CASE WHEN g.status IN {_UNKNOWN} THEN NULL ELSE k.numerator END AS numerator,
+               CASE WHEN g.status IN {_UNKNOWN} THEN NULL ELSE k.denominator END AS denominator,
+               CASE WHEN g.status IN {_UNKNOWN} THEN g.reason ELSE k.null_reason END AS null_reason)
+        FROM ({formula(start, end, cfg)}) k LEFT JOIN stg_ga4_days g ON g.date = k.date"""
+
+    return wrapped
 
 
 def _per_session(start: date, end: date, numerator: str, scale: float) -> str:
@@ -24,16 +46,19 @@ def _per_session(start: date, end: date, numerator: str, scale: float) -> str:
         FROM calendar c LEFT JOIN int_ga4_traffic_daily t ON t.day = c.day"""
 
 
+@_unknown_days_null
 def avg_session_duration(start: date, end: date, cfg: KpiSettings) -> str:
     """Σ(averageSessionDuration × sessions) / Σ sessions over channels on D, in seconds."""
     return _per_session(start, end, "t.session_seconds", 1.0)
 
 
+@_unknown_days_null
 def pages_per_session(start: date, end: date, cfg: KpiSettings) -> str:
     """Σ screenPageViews / Σ sessions over channels on D."""
     return _per_session(start, end, "t.screen_page_views", 1.0)
 
 
+@_unknown_days_null
 def bounce_rate(start: date, end: date, cfg: KpiSettings) -> str:
     """(sessions − engagedSessions) / sessions × 100 on D (GA4's definition), sums over channels."""
     return _per_session(start, end, "t.sessions - t.engaged_sessions", 100.0)
@@ -57,6 +82,7 @@ def _property_totals(start: date, end: date) -> str:
         GROUP BY date)"""
 
 
+@_unknown_days_null
 def conversion_rate(start: date, end: date, cfg: KpiSettings) -> str:
     """Σ eventCount of the conversion events on D / totalUsers of the whole property on D × 100."""
     return f"""{with_ctes(calendar(start, end), _event_totals(start, end), _property_totals(start, end))},
@@ -73,6 +99,7 @@ def conversion_rate(start: date, end: date, cfg: KpiSettings) -> str:
         LEFT JOIN property_totals p ON p.day = c.day"""
 
 
+@_unknown_days_null
 def cart_abandonment_rate(start: date, end: date, cfg: KpiSettings) -> str:
     """(1 − totalUsers of purchase / totalUsers of add_to_cart) × 100 on D.
 
@@ -109,44 +136,53 @@ def _path_views(start: date, end: date, prefixes: Sequence[str]) -> str:
 
 
 _NO_PAGE_DATA = sql_text("no GA4 page data on D")
+_HAS_PAGES = "(coalesce(p.page_rows, 0) > 0 OR coalesce(g.status = 'no_traffic', FALSE))"
+"""Page views are known: pages were landed, or GA4 had no row at all for a day without traffic (a true 0)."""
 
 
+@_unknown_days_null
 def content_usage(start: date, end: date, cfg: KpiSettings) -> str:
     """Page views of content pages (path prefixes) on D.
 
     details: engagement_seconds_per_view (Σ userEngagementDuration / Σ views of those pages, null
     when 0 views) and file_download_events (eventCount of ``file_download`` on D). NULL only when no
-    page rows at all were landed for D; 0 when pages exist but none is a content page.
+    page rows at all were landed for D (0 on a day without traffic); 0 when pages exist but none is a
+    content page.
     """
     return f"""{with_ctes(calendar(start, end), _path_views(start, end, cfg.content_path_prefixes),
                           _event_totals(start, end))}
         SELECT c.day AS date,
-               CASE WHEN coalesce(p.page_rows, 0) > 0 THEN CAST(p.views AS DOUBLE) END AS value,
-               CASE WHEN coalesce(p.page_rows, 0) = 0 THEN {_NO_PAGE_DATA} END AS null_reason,
+               CASE WHEN {_HAS_PAGES} THEN CAST(coalesce(p.views, 0) AS DOUBLE) END AS value,
+               NULL AS numerator, NULL AS denominator,
+               CASE WHEN NOT {_HAS_PAGES} THEN {_NO_PAGE_DATA} END AS null_reason,
                CAST(json_object(
                    'engagement_seconds_per_view',
                    CASE WHEN p.views > 0 THEN p.engagement_seconds / p.views END,
                    'file_download_events', coalesce(e.event_count, 0)) AS VARCHAR) AS details
         FROM calendar c
         LEFT JOIN path_views p ON p.day = c.day
+        LEFT JOIN stg_ga4_days g ON g.date = c.day
         LEFT JOIN event_totals e ON e.day = c.day AND e.event_name = 'file_download'"""
 
 
+@_unknown_days_null
 def onboarding_guide_views(start: date, end: date, cfg: KpiSettings) -> str:
     """Page views on onboarding paths (prefixes) on D.
 
     details: views_per_new_user (views / newUsers of the property on D, null when no new users).
-    NULL only when no page rows at all were landed for D.
+    NULL only when no page rows at all were landed for D (0 on a day without traffic).
     """
     return f"""{with_ctes(calendar(start, end), _path_views(start, end, cfg.onboarding_path_prefixes),
                           _property_totals(start, end))}
         SELECT c.day AS date,
-               CASE WHEN coalesce(p.page_rows, 0) > 0 THEN CAST(p.views AS DOUBLE) END AS value,
-               CASE WHEN coalesce(p.page_rows, 0) = 0 THEN {_NO_PAGE_DATA} END AS null_reason,
+               CASE WHEN {_HAS_PAGES} THEN CAST(coalesce(p.views, 0) AS DOUBLE) END AS value,
+               NULL AS numerator, NULL AS denominator,
+               CASE WHEN NOT {_HAS_PAGES} THEN {_NO_PAGE_DATA} END AS null_reason,
                CAST(json_object(
                    'views_per_new_user',
                    CASE WHEN t.new_users > 0 THEN coalesce(p.views, 0) / t.new_users END) AS VARCHAR)
                  AS details
         FROM calendar c
         LEFT JOIN path_views p ON p.day = c.day
+        LEFT JOIN stg_ga4_days g ON g.date = c.day
         LEFT JOIN property_totals t ON t.day = c.day"""
