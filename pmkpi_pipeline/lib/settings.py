@@ -160,7 +160,7 @@ class Settings(BaseSettings):
     dashboard_path: Path | None = None
     publish_url: str | None = Field(default=None, repr=False)  # may hold a password
 
-    @field_validator("data_dir", "warehouse", "inputs_dir", "targets_file")
+    @field_validator("data_dir", "warehouse", "inputs_dir", "targets_file", "dashboard_path")
     @classmethod
     def _resolved(cls, value: Path | None) -> Path | None:
         return value.expanduser().resolve() if value is not None else None
@@ -313,11 +313,6 @@ class Settings(BaseSettings):
                     "one 'prefix/'; the 'dagster/' prefix is reserved), e.g. 'domain=marketing,tier=gold'")
             tags[key] = tag_value
         return tags
-
-    @field_validator("dashboard_path")
-    @classmethod
-    def _dashboard_path(cls, value: Path | None) -> Path | None:
-        return value.expanduser().resolve() if value is not None else None
 
     @field_validator("publish_url")
     @classmethod
