@@ -46,7 +46,7 @@ def noop_definitions(per_day: bool) -> Definitions:
     for spec in defs.resolve_all_asset_specs():
         @multi_asset(specs=[spec], name=f"noop_{spec.key.to_python_identifier()}", backfill_policy=SINGLE_RUN)
         def _noop(context):
-            if per_day:
+            if per_day and context.assets_def.partitions_def is not None:  # not the unpartitioned dashboard
                 add_daily_metadata(context, {key: {f"value_{i}": float(i) for i in range(PLOTTED_KEYS)}
                                              for key in context.partition_keys})
             return MaterializeResult()

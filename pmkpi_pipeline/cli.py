@@ -1,9 +1,9 @@
-"""``pmkpi``: the command line — demo, sandbox, backfill, report and sql.
+"""``pmkpi``: the command line — demo, sandbox, backfill, report, sql and dashboard.
 
 ``demo`` and ``sandbox`` are the only commands that know about the sandbox: they generate the
 demo company, start its servers and export the ``PMKPI_*`` settings that point the pipeline at
 them. ``backfill`` and ``report`` work against whatever those settings name; ``sql`` prints the
-query that computes one KPI, to run against the warehouse.
+query that computes one KPI, to run against the warehouse; ``dashboard`` writes the HTML dashboard.
 """
 
 from __future__ import annotations
@@ -15,11 +15,14 @@ import os
 import sys
 import time
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 DEMO_START = date(2025, 1, 1)
 DEMO_END = date(2025, 4, 30)
 DEMO_SEED = 7
+DEMO_TARGETS = Path(__file__).parent / "demo_targets.yaml"
+"""The demo team's goals: the demo's PMKPI_TARGETS_FILE unless one is set."""
 
 
 def _say(message: str) -> None:
@@ -132,6 +135,7 @@ def cmd_demo(args) -> int:
 
     began = time.monotonic()
     os.environ.setdefault("PMKPI_START_DATE", DEMO_START.isoformat())
+    os.environ.setdefault("PMKPI_TARGETS_FILE", str(DEMO_TARGETS))
     _say(f"[1/4] generating the demo company (seed {DEMO_SEED}, {DEMO_START}..{DEMO_END}) …")
     with prepare_sandbox(seed=DEMO_SEED, size="demo", start=DEMO_START, end=DEMO_END) as sandbox:
         _say(f"[2/4] sandbox up: GA4 {sandbox.ga4_endpoint}, Mailchimp {sandbox.mailchimp_base_url}")
@@ -149,6 +153,8 @@ def cmd_demo(args) -> int:
 
         recorded = os.environ.get("DAGSTER_HOME") or "in memory (set DAGSTER_HOME or use --ui to keep the run)"
         _say(f"\nWarehouse: {load_settings().warehouse_path()}  ·  Dagster instance: {recorded}")
+        _say(f"Dashboard (written by the run's kpi_dashboard asset; open it in a browser): "
+             f"{load_settings().dashboard_file()}")
         if args.ui:
             return serve_ui(args.port)
     return 0
@@ -213,6 +219,22 @@ def cmd_report(args) -> int:
         print(json.dumps(rows, indent=1, default=str))
     else:
         print_report(day, rows, failed)
+    return 0
+
+
+def cmd_dashboard(args) -> int:
+    """Build the HTML dashboard from the warehouse and print where it was written."""
+    from .defs.dashboard.assets import build_dashboard
+    from .lib.settings import RunSettings, load_settings
+    from .lib.warehouse import WarehouseResource
+
+    settings = load_settings()
+    if not settings.warehouse_path().exists():
+        raise SystemExit(f"no warehouse at {settings.warehouse_path()} (PMKPI_WAREHOUSE): run a backfill first")
+    out = Path(args.out).expanduser().resolve() if args.out else settings.dashboard_file()
+    built = build_dashboard(WarehouseResource(path=str(settings.warehouse_path())), RunSettings.from_settings(settings),
+                            out, date.fromisoformat(args.date) if args.date else None)
+    _say(f"dashboard as of {built.as_of}: {built.path} ({built.size / 1024:,.0f} KiB, built in {built.seconds:.2f}s)")
     return 0
 
 
@@ -283,6 +305,11 @@ def main(argv: list[str] | None = None) -> int:
     sql.add_argument("--start", help="first day, YYYY-MM-DD (default: 29 days before END)")
     sql.add_argument("--end", help="last day, YYYY-MM-DD (default: yesterday in PMKPI_TIMEZONE)")
     sql.set_defaults(func=cmd_sql)
+    dashboard = sub.add_parser("dashboard", help="write the HTML KPI dashboard (one self-contained file)")
+    dashboard.add_argument("--out", help="file to write (default: PMKPI_DASHBOARD_PATH, else "
+                           "$PMKPI_DATA_DIR/dashboard.html)")
+    dashboard.add_argument("--date", help="the day to show, YYYY-MM-DD (default: the last day with KPI rows)")
+    dashboard.set_defaults(func=cmd_dashboard)
     args = parser.parse_args(argv)
     import warnings
 

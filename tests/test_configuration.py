@@ -26,6 +26,7 @@ from pmkpi_pipeline.lib.settings import ConfigError, load_settings
     ("PMKPI_ANOMALY_SENSITIVITY", "-1", load_settings),
     ("PMKPI_ANOMALY_SEASONALITY", "monthly", load_settings),
     ("PMKPI_CONVERSION_EVENTS", " , ", load_settings),
+    ("PMKPI_PUBLISH_URL", "team-db.example.com/marketing", load_settings),
 ])
 def test_malformed_variable_is_named(monkeypatch, name, value, reader):
     monkeypatch.setenv(name, value)
@@ -48,3 +49,10 @@ def test_kpi_settings_parse_lists_and_rates(monkeypatch):
     assert cfg.content_path_prefixes == ("/blog/", "/guides/")
     assert cfg.fx_rates == {"EUR": 1.1, "GBP": 1.25}
     assert cfg.window_days == 30 and cfg.email_window_days == 7 and cfg.gross_margin == 1.0
+
+
+def test_a_malformed_publish_url_is_named_without_its_password(monkeypatch):
+    monkeypatch.setenv("PMKPI_PUBLISH_URL", "postgresql+psycopg2://bi:s3cret-pw@bi-db:port/marketing")
+    with pytest.raises(ConfigError, match="PMKPI_PUBLISH_URL") as failed:
+        load_settings()
+    assert "s3cret-pw" not in str(failed.value)

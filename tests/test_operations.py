@@ -283,7 +283,7 @@ def test_schedules_request_range_runs_over_yesterday_and_the_lookbacks(code_loca
     assert mailchimp.tags == {"dagster/asset_partition_range_start": "2025-03-07",
                               "dagster/asset_partition_range_end": "2025-03-10"}
     assert set(mailchimp.asset_selection) == {AssetKey(k) for k in (
-        "raw_mailchimp", "stg_mailchimp", "kpi_email", "kpi_marketing")}
+        "raw_mailchimp", "stg_mailchimp", "kpi_email", "kpi_marketing", "kpi_dashboard")}
     assert checks.tags == window and checks.run_key == "checks-2025-03-14"
     assert {s.name: s.job_name for s in code_location.defs.schedules} == {
         "daily_refresh": "pmkpi_all", "daily_checks": "pmkpi_checks"}

@@ -4,10 +4,11 @@ twelve characters of one.
 
 The secrets are fresh for each run of the test: a Mailchimp API key (served by a second sandbox
 that accepts only that key), the password of a PostgreSQL billing database (a role and database
-created for the test) and a service-account credentials file with a newly generated private
-key. The pipeline runs three times: once with everything right, once in-process and once through
-``pmkpi backfill`` with a wrong key, a wrong password and an unreadable credentials file — every
-source then fails, and its error must still say what is wrong without showing the secret.
+created for the test, which the good run also publishes its KPIs to) and a service-account
+credentials file with a newly generated private key. The pipeline runs three times: once with
+everything right, once in-process and once through ``pmkpi backfill`` with a wrong key, a wrong
+password and an unreadable credentials file — every source then fails, and its error must still
+say what is wrong without showing the secret.
 """
 
 from __future__ import annotations
@@ -110,7 +111,8 @@ def test_no_secret_in_logs_metadata_errors_or_cli_output(code_location, sandbox,
     with start_sandbox(sandbox.company, api_key=api_key) as own:
         good = {"PMKPI_MAILCHIMP_API_KEY": api_key, "PMKPI_MAILCHIMP_BASE_URL": own.mailchimp_base_url,
                 "PMKPI_GA4_ENDPOINT": own.ga4_endpoint, "GOOGLE_APPLICATION_CREDENTIALS": str(credentials),
-                "PMKPI_BILLING_DB_URL": pg_url.render_as_string(hide_password=False)}
+                "PMKPI_BILLING_DB_URL": pg_url.render_as_string(hide_password=False),
+                "PMKPI_PUBLISH_URL": pg_url.render_as_string(hide_password=False)}  # KPIs published there too
         bad = {**good, "PMKPI_MAILCHIMP_API_KEY": wrong["key"], "GOOGLE_APPLICATION_CREDENTIALS": str(broken),
                "PMKPI_BILLING_DB_URL": pg_url.set(password=wrong["password"]).render_as_string(hide_password=False)}
         texts: dict[str, str] = {}

@@ -1,13 +1,15 @@
 """Every resource and the executor of the code location, built from the validated settings.
 
 Secrets reach the resources as ``EnvVar`` (resolved at run time, never shown in run config):
-``PMKPI_MAILCHIMP_API_KEY``, ``PMKPI_BILLING_DB_URL`` (when set) and ``GOOGLE_APPLICATION_CREDENTIALS``.
+``PMKPI_MAILCHIMP_API_KEY``, ``PMKPI_BILLING_DB_URL`` and ``PMKPI_PUBLISH_URL`` (when set) and
+``GOOGLE_APPLICATION_CREDENTIALS``.
 A missing one fails the run that needs it, naming the variable. Everything else is the validated
 value of its ``PMKPI_*`` variable; ``settings`` carries what asset and check bodies read.
 """
 
 from dagster import Definitions, EnvVar, definitions, in_process_executor
 
+from ..lib.publish import PublishTarget
 from ..lib.settings import RunSettings, Settings, load_settings
 from ..lib.warehouse import WarehouseResource
 from .billing.resource import BillingDatabase
@@ -42,6 +44,7 @@ def build_resources(settings: Settings | None = None) -> dict:
         "billing": BillingDatabase(
             url=_secret("PMKPI_BILLING_DB_URL", settings.billing_db_url, settings.billing_url())),
         "inputs": InputsFolder(path=str(settings.inputs_path())),
+        "publish": PublishTarget(url=_secret("PMKPI_PUBLISH_URL", settings.publish_url)),
     }
 
 

@@ -23,6 +23,8 @@ from dagster import ConfigurableResource
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from .db_url import is_sqlalchemy_url
+
 GA4_SETTLING_DAYS = 3
 """GA4 numbers settle for about 72 hours: the daily schedule re-pulls this many days before
 yesterday, and a re-pull that changes a number older than this is recorded as a settled change."""
@@ -112,7 +114,8 @@ def _comma_list(name: str, value: Any) -> tuple[str, ...]:
 class Settings(BaseSettings):
     """Every ``PMKPI_*`` variable (field ``x`` is ``PMKPI_X``), with the contract's defaults.
 
-    Secrets (``PMKPI_MAILCHIMP_API_KEY``, ``PMKPI_BILLING_DB_URL``, ``GOOGLE_APPLICATION_CREDENTIALS``)
+    Secrets (``PMKPI_MAILCHIMP_API_KEY``, ``PMKPI_BILLING_DB_URL``, ``PMKPI_PUBLISH_URL``,
+    ``GOOGLE_APPLICATION_CREDENTIALS``)
     are validated here, but resources receive them as ``EnvVar`` (resolved at run time), so their
     values never appear in run config. Blank variables count as unset.
     """
@@ -153,8 +156,11 @@ class Settings(BaseSettings):
     alert_webhook_url: str | None = Field(default=None, repr=False)  # its path is a secret
     asset_owners: str | None = None
     asset_tags: CommaMapping = {}
+    # Where people read the KPIs: the dashboard file, and the team's SQL database the KPI rows are published to.
+    dashboard_path: Path | None = None
+    publish_url: str | None = Field(default=None, repr=False)  # may hold a password
 
-    @field_validator("data_dir", "warehouse", "inputs_dir", "targets_file")
+    @field_validator("data_dir", "warehouse", "inputs_dir", "targets_file", "dashboard_path")
     @classmethod
     def _resolved(cls, value: Path | None) -> Path | None:
         return value.expanduser().resolve() if value is not None else None
@@ -308,6 +314,16 @@ class Settings(BaseSettings):
             tags[key] = tag_value
         return tags
 
+    @field_validator("publish_url")
+    @classmethod
+    def _publish_url(cls, value: str | None) -> str | None:
+        """Any SQLAlchemy URL; the message never repeats it (it may hold a password)."""
+        if value is not None and not is_sqlalchemy_url(value):
+            raise ValueError(
+                "PMKPI_PUBLISH_URL is not a SQLAlchemy URL (expected e.g. "
+                "'postgresql+psycopg2://user:***@host/db' or 'sqlite:///path/kpis.sqlite')")
+        return value
+
     # ------------------------------------------------------------------ derived values
 
     def warehouse_path(self) -> Path:
@@ -317,6 +333,10 @@ class Settings(BaseSettings):
     def billing_url(self) -> str:
         """``PMKPI_BILLING_DB_URL``, else the demo SQLite DB in the data dir."""
         return self.billing_db_url or f"sqlite:///{self.data_dir / 'billing.sqlite'}"
+
+    def dashboard_file(self) -> Path:
+        """``PMKPI_DASHBOARD_PATH``, else ``dashboard.html`` in the data dir."""
+        return self.dashboard_path or self.data_dir / "dashboard.html"
 
     def inputs_path(self) -> Path:
         """``PMKPI_INPUTS_DIR``, else ``inputs/`` in the data dir."""
@@ -409,6 +429,7 @@ class RunSettings(ConfigurableResource):
     anomaly_overrides: dict[str, Any] = {}
     ga4_settling_hours: int = GA4_SETTLING_HOURS
     mailchimp_settling_days: int = MAILCHIMP_SETTLING_DAYS
+    dashboard_path: str = "./.pmkpi/dashboard.html"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RunSettings:
@@ -423,6 +444,7 @@ class RunSettings(ConfigurableResource):
             targets_file=str(kpi.targets_file) if kpi.targets_file else None,
             anomaly_overrides=settings.anomaly_overrides(),
             ga4_settling_hours=settings.ga4_settling_hours, mailchimp_settling_days=settings.mailchimp_settling_days,
+            dashboard_path=str(settings.dashboard_file()),
         )
 
     def settling_hours(self, source: str) -> int:

@@ -1,7 +1,7 @@
 """The billing database resource: any SQLAlchemy URL, read-only use, tables checked before use.
 
-Errors never show the URL's password: SQLAlchemy's ``render_as_string(hide_password=True)``
-form is the only one that appears in messages.
+Errors never show the URL's password: its masked form (:mod:`pmkpi_pipeline.lib.db_url`) is the only
+one that appears in messages.
 """
 
 from __future__ import annotations
@@ -13,6 +13,10 @@ import pandas as pd
 import sqlalchemy as sa
 from dagster import ConfigurableResource
 from pydantic import PrivateAttr
+
+from ...lib.db_url import masked_url, scrub
+
+SETTING = "PMKPI_BILLING_DB_URL"
 
 TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "customers": ("id", "email", "created_at", "activated_at", "acquisition_channel", "country"),
@@ -45,19 +49,11 @@ class BillingDatabase(ConfigurableResource):
     @property
     def safe_url(self) -> str:
         """The URL with its password masked, for messages."""
-        try:
-            return sa.make_url(self.url).render_as_string(hide_password=True)
-        except sa.exc.ArgumentError:
-            return "<unparseable PMKPI_BILLING_DB_URL>"
+        return masked_url(self.url, SETTING)
 
     def _mask(self, text: str) -> str:
         """``text`` with the URL and its password replaced by the masked URL / ``***``."""
-        text = text.replace(self.url, self.safe_url)
-        try:
-            password = sa.make_url(self.url).password
-        except sa.exc.ArgumentError:
-            password = None
-        return text.replace(password, "***") if password else text
+        return scrub(text, self.url, SETTING)
 
     @property
     def engine(self) -> sa.Engine:

@@ -3,7 +3,8 @@
 Each reads its staging upstreams through a :class:`TimeWindowPartitionMapping` reaching back
 as far as the family's longest trailing window, computes every day of the run's range in one
 set-based pass (``formulas/<family>.py``) and replaces the family's rows of that range in
-``kpi_values`` (queried through the ``kpis`` view).
+``kpi_values`` (queried through the ``kpis`` view), and in the team's database when ``PMKPI_PUBLISH_URL``
+is set (:mod:`pmkpi_pipeline.lib.publish`).
 """
 
 import json
@@ -24,6 +25,7 @@ from dagster import (
 )
 
 from ...lib.kpi_tables import KPI_ROWS, LANDED_DAYS, kpis_view_sql, provisional_rows, replace_family_rows
+from ...lib.publish import PublishTarget
 from ...lib.settings import KpiSettings, RunSettings
 from ...lib.warehouse import WarehouseResource, ensure_table
 from ..common.metadata import code_references, table_metadata
@@ -129,7 +131,7 @@ def build_family_asset(family: str):
                                     label="formulas")},
     )
     def _family(context: AssetExecutionContext, warehouse: WarehouseResource,
-                settings: RunSettings) -> MaterializeResult:
+                settings: RunSettings, publish: PublishTarget) -> MaterializeResult:
         start, end = partition_dates(context)
         cfg = settings.kpi_settings()
         reads = context.asset_partitions_time_window_for_input(upstreams[0])
@@ -142,6 +144,8 @@ def build_family_asset(family: str):
             written = replace_family_rows(con, KPI_ROWS, family, rows, start, end)
             con.execute(kpis_view_sql(kpi_windows(cfg)))
             provisional = provisional_rows(con, [k.id for k in kpis], start, end)
+            # Last, still inside the warehouse transaction: a failed publish leaves both stores as they were.
+            published = publish.publish_kpis(con, [k.id for k in kpis], start, end)
         nulls = int(rows["value"].isna().sum())
         context.log.info(
             f"kpi_{family} {start}..{end}: {written} rows ({nulls} NULL) from upstream partitions "
@@ -153,6 +157,7 @@ def build_family_asset(family: str):
             "rows": written,
             "null_values": nulls,
             "provisional_days": int(provisional["date"].nunique()),
+            **({} if published is None else {"published_rows": published, "published_to": publish.safe_url}),
         })
 
     return _family

@@ -6,7 +6,7 @@ anomaly against the KPI's own history (WARN, via :mod:`pmkpi_pipeline.anomaly`) 
 team's target (WARN when off track). Each day gets its own evaluation of each check, on its own
 partition and tied to that day's materialisation (:mod:`..common.per_day`), in range runs and
 one-day runs alike; every per-day verdict is also written to the warehouse table
-``kpi_check_results`` for ``pmkpi report`` and BI tools.
+``kpi_check_results`` for ``pmkpi report`` and the dashboard, and published with ``PMKPI_PUBLISH_URL``.
 """
 
 import json
@@ -26,6 +26,7 @@ from dagster import (
 
 from ...lib.anomaly import AnomalyParams, assess_series
 from ...lib.kpi_tables import CHECK_ROWS, provisional_rows, replace_family_rows
+from ...lib.publish import PublishTarget
 from ...lib.settings import RunSettings
 from ...lib.warehouse import WarehouseResource
 from ..common.partitions import DAILY, days, partition_dates
@@ -131,7 +132,8 @@ def build_family_checks(family: str):
         ]
 
     @multi_asset_check(name=f"kpi_{family}_checks", specs=specs)
-    def _checks(context: AssetCheckExecutionContext, warehouse: WarehouseResource, settings: RunSettings):
+    def _checks(context: AssetCheckExecutionContext, warehouse: WarehouseResource, settings: RunSettings,
+                publish: PublishTarget):
         start, end = partition_dates(context)
         overrides = settings.anomaly_overrides
         targets = load_targets(settings.kpi_settings().targets_file)
@@ -151,6 +153,7 @@ def build_family_checks(family: str):
         with warehouse.transaction() as con:
             replace_family_rows(con, CHECK_ROWS, family, pd.DataFrame(all_verdicts, columns=[
                 c for c in CHECK_ROWS.columns if c != "family"]), start, end)
+            publish.publish_checks(con, family, start, end)  # PMKPI_PUBLISH_URL; a failure rolls both back
         materialized = latest_materializations(context.instance, asset_key, [d.isoformat() for d in days(start, end)])
         for spec in specs:
             yield from daily_evaluations(context, asset_key, spec.name, day_verdicts(spec.name, all_verdicts),

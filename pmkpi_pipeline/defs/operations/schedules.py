@@ -19,8 +19,9 @@ SCHEDULE_LOOKBACK_DAYS = _settings.ga4_lookback_days
 MAILCHIMP_LOOKBACK_DAYS = _settings.mailchimp_lookback_days
 """Days before yesterday whose Mailchimp reports (late opens and clicks) the refresh re-pulls."""
 MAILCHIMP_CHAIN = [AssetKey("raw_mailchimp"), AssetKey("stg_mailchimp"), *(
-    AssetKey(f"kpi_{family}") for family, upstreams in FAMILY_UPSTREAMS.items() if "stg_mailchimp" in upstreams)]
-"""raw_mailchimp and every asset computed from it."""
+    AssetKey(f"kpi_{family}") for family, upstreams in FAMILY_UPSTREAMS.items() if "stg_mailchimp" in upstreams),
+    AssetKey("kpi_dashboard")]
+"""raw_mailchimp and every asset computed from it (the dashboard shows the re-pulled days too)."""
 REFRESH_CRON = "0 6 * * *"
 """The daily refresh: 06:00 in PMKPI_TIMEZONE."""
 CHECKS_CRON = "0 9 * * *"
