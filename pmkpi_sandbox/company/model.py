@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import pandas as pd
@@ -70,7 +70,9 @@ class Company:
     engaged sessions, page views and key events are the channel sums), and page views summed
     over ``ga4_pages`` equal the channels' ``screenPageViews`` every day. Mailchimp campaigns
     carry their report counts; ``send_time`` is tz-aware UTC; list activity has one row per
-    list and day (``day`` as local midnight). Billing tables follow KPI_SPEC.md with naive UTC
+    list and day (``day`` as local midnight); list members (one per lead, see
+    :mod:`.members`) carry tz-aware UTC ``timestamp_signup``/``timestamp_opt``/``last_changed``
+    (NaT when empty). Billing tables follow KPI_SPEC.md with naive UTC
     timestamps, ids from 1 in time order, nullable ids as ``Int64`` and
     ``product_events.event_name`` as a categorical. ``size`` is the resolved :class:`Size`.
     """
@@ -99,6 +101,7 @@ class Company:
     industry_sales: pd.DataFrame
     ga4_property_id: str = DEMO_GA4_PROPERTY_ID
     ga4_currency: str = "USD"
+    mailchimp_members: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def billing_tables(self) -> dict[str, pd.DataFrame]:
         """The seven billing tables by name, in :data:`BILLING_TABLES` order."""
