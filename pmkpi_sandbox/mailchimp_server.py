@@ -7,6 +7,13 @@ to 180 days as the real API), ``/campaigns`` and ``/campaigns/{id}``, ``/reports
 ``since_send_time`` (inclusive), ``before_send_time`` (exclusive), ``status``, ``list_id``
 and ``type``, ordered by send time. ``fields``/``exclude_fields`` are ignored. HTTP Basic
 auth: any user name, the password must be the API key. Errors are ``application/problem+json``.
+
+List members (``/lists/{id}/members`` and ``/lists/{id}/members/{subscriber_hash}``) are served by
+:mod:`pmkpi_sandbox.mailchimp_members`, which also applies ``fields``/``exclude_fields`` to them.
+The activity serves the 180 days before the plan's ``today`` (default: the day after the data
+ends), so a later ``today`` moves old days out of reach as time does on the real API. OAuth: a
+``Bearer`` access token the account was started with or issued is accepted instead of the key,
+and ``/oauth2/metadata`` and ``/oauth2/token`` are served (:mod:`pmkpi_sandbox.oauth`).
 """
 
 from __future__ import annotations
@@ -15,12 +22,16 @@ import base64
 import binascii
 import re
 import uuid
+from datetime import timedelta
 from functools import partial
 
 import pandas as pd
 
 from pmkpi_sandbox._http import ApiError, Handler, Reply, Request, Service
 from pmkpi_sandbox.faults import Fault, FaultPlan
+from pmkpi_sandbox.mailchimp_members import MemberDirectory, select_fields
+from pmkpi_sandbox.oauth import PREFIX as OAUTH_PREFIX
+from pmkpi_sandbox.oauth import OAuthTokens
 
 DEFAULT_COUNT = 10
 MAX_COUNT = 1000
@@ -32,6 +43,7 @@ PROBLEMS = {
         "API Key Invalid",
         "Your API key may be invalid, or you've attempted to access the wrong datacenter.",
     ),
+    403: ("Forbidden", "You don't have permission to access this resource."),
     404: ("Resource Not Found", "The requested resource could not be found."),
     429: ("Too Many Requests", "You have exceeded the limit of 10 simultaneous connections."),
     500: (
@@ -58,12 +70,15 @@ class MailchimpService(Service):
     name = "mailchimp"
     default_missing_field = "total_items"
 
-    def __init__(self, company: object, plan: FaultPlan, api_key: str) -> None:
+    def __init__(self, company: object, plan: FaultPlan, api_key: str, access_tokens: tuple[str, ...] = ()) -> None:
         self.plan = plan
         self.api_key = api_key
         lists = company.mailchimp_lists.sort_values(["date_created", "id"], kind="stable")
         self.lists = [_list_item(row) for row in lists.to_dict("records")]
         self.activity = _activity_by_list(company.mailchimp_list_activity, lists["id"])
+        self.data_end = pd.to_datetime(company.mailchimp_list_activity["day"]).max().date()
+        self.members = MemberDirectory(getattr(company, "mailchimp_members", None), list(lists["id"]))
+        self.oauth = OAuthTokens(tuple(access_tokens), dc=api_key.rpartition("-")[2] or "us1")
         campaigns = company.mailchimp_campaigns.copy()
         campaigns["send_time"] = pd.to_datetime(campaigns["send_time"], utc=True)
         self.campaigns = campaigns.sort_values(["send_time", "id"], kind="stable")
@@ -73,6 +88,9 @@ class MailchimpService(Service):
                 (r"/ping", "/ping", self.ping),
                 (r"/lists", "/lists", self.get_lists),
                 (r"/lists/([^/]+)/activity", "/lists/{list_id}/activity", self.get_activity),
+                (r"/lists/([^/]+)/members", "/lists/{list_id}/members", self.get_members),
+                (r"/lists/([^/]+)/members/([^/]+)", "/lists/{list_id}/members/{subscriber_hash}",
+                 self.get_member),
                 (r"/campaigns", "/campaigns", self.get_campaigns),
                 (r"/campaigns/([^/]+)", "/campaigns/{campaign_id}", self.get_campaign),
                 (r"/reports", "/reports", self.get_reports),
@@ -82,6 +100,9 @@ class MailchimpService(Service):
 
     def route(self, request: Request) -> tuple[list[str], Handler] | None:
         """Match ``GET /3.0/...``; the counter key is the route template, e.g. ``/reports``."""
+        oauth = self.oauth.route(request)
+        if oauth is not None:
+            return [request.path], oauth
         if request.method != "GET":
             return None
         for pattern, key, handler in self.routes:
@@ -103,7 +124,9 @@ class MailchimpService(Service):
         return Reply(body, status=status, content_type="application/problem+json")
 
     def authorize(self, request: Request) -> None:
-        """HTTP Basic: any user name, the API key as password."""
+        """HTTP Basic: any user name, the API key as password; or an accepted OAuth ``Bearer`` token."""
+        if request.path.startswith(OAUTH_PREFIX) or self.oauth.bearer(request):
+            return  # the OAuth endpoints check their own credentials
         scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "basic" or not encoded:
             raise ApiError(401, "Your request did not include an API key.")
@@ -137,9 +160,21 @@ class MailchimpService(Service):
         """``GET /lists/{list_id}/activity``: daily stats, most recent first."""
         if list_id not in self.activity:
             raise ApiError(404)
-        reply = _collection("activity", self.activity[list_id], request)
+        today = self.plan.today or self.data_end + timedelta(days=1)
+        first = today - timedelta(days=ACTIVITY_DAYS)
+        served = [day for day in self.activity[list_id] if f"{first}" <= day["day"] < f"{today}"]
+        reply = _collection("activity", served, request)
         reply.body = {"list_id": list_id, **reply.body}
         return reply
+
+    def get_members(self, list_id: str, request: Request) -> Reply:
+        """``GET /lists/{list_id}/members`` (see :mod:`pmkpi_sandbox.mailchimp_members`)."""
+        body = select_fields(self.members.page(list_id, request), request.query)
+        return Reply(body, rows_key="members" if "members" in body else None, count_key="total_items")
+
+    def get_member(self, list_id: str, subscriber_hash: str, request: Request) -> Reply:
+        """``GET /lists/{list_id}/members/{subscriber_hash}``."""
+        return Reply(select_fields(self.members.one(list_id, subscriber_hash, request), request.query))
 
     def get_campaigns(self, request: Request) -> Reply:
         """``GET /campaigns``."""
@@ -237,15 +272,14 @@ def _list_item(row: dict) -> dict:
 
 
 def _activity_by_list(activity: pd.DataFrame, list_ids: pd.Series) -> dict[str, list[dict]]:
-    """Per list, its last ``ACTIVITY_DAYS`` days of activity, most recent first."""
+    """Per list, every day of its activity, most recent first (the horizon is applied per request)."""
     frame = activity.assign(day=pd.to_datetime(activity["day"])).sort_values("day", ascending=False)
     by_list = {list_id: [] for list_id in list_ids}
     for list_id, days in frame.groupby("list_id", sort=False):
         if list_id in by_list:
-            recent = days[days["day"] > days["day"].max() - pd.Timedelta(days=ACTIVITY_DAYS)]
             by_list[list_id] = [
                 {"day": f"{row['day']:%Y-%m-%d}", **{k: int(row[k]) for k in ACTIVITY_FIELDS}}
-                for row in recent.to_dict("records")
+                for row in days.to_dict("records")
             ]
     return by_list
 
