@@ -14,6 +14,7 @@ without one, members come in the order they joined. A member object has the real
 
 from __future__ import annotations
 
+import threading
 from urllib.parse import unquote
 
 import pandas as pd
@@ -26,7 +27,9 @@ TIME_FILTERS = {  # query parameter → (column, whether it is a lower bound)
     "since_timestamp_opt": ("timestamp_opt", True), "before_timestamp_opt": ("timestamp_opt", False),
     "since_last_changed": ("last_changed", True), "before_last_changed": ("last_changed", False),
 }
+SELECTORS = ("status", *TIME_FILTERS, "sort_field", "sort_dir")
 DEFAULT_COUNT, MAX_COUNT = 10, 1000
+CACHED_SELECTIONS = 32  # a client pages through one selection: filter and sort it once
 
 
 class MemberDirectory:
@@ -37,10 +40,12 @@ class MemberDirectory:
             columns=["list_id", "id", "email_address", "full_name", "status", "source", *TIMES, "member_rating"])
         frame = frame.assign(**{f"{c}_text": _texts(frame[c]) for c in TIMES})
         self.lists = {list_id: frame[frame["list_id"] == list_id].reset_index(drop=True) for list_id in list_ids}
+        self._selections: dict[tuple, pd.DataFrame] = {}
+        self._lock = threading.Lock()
 
     def page(self, list_id: str, request: Request) -> dict:
         """One page of ``GET /lists/{list_id}/members``."""
-        members = _sorted(_filtered(self._of(list_id), request.query), request.query)
+        members = self._selection(list_id, request.query)
         offset = _number(request.query, "offset", 0)
         count = min(_number(request.query, "count", DEFAULT_COUNT), MAX_COUNT)
         root = _root(request)
@@ -60,6 +65,19 @@ class MemberDirectory:
         if found.empty:
             raise ApiError(404)
         return _member(found.iloc[0].to_dict(), _root(request))
+
+    def _selection(self, list_id: str, query: dict[str, str]) -> pd.DataFrame:
+        """The list's members that the query's filters select, in its order (kept for the next pages)."""
+        key = (list_id, *(query.get(name, "") for name in SELECTORS))
+        with self._lock:
+            found = self._selections.get(key)
+        if found is None:
+            found = _sorted(_filtered(self._of(list_id), query), query)
+            with self._lock:
+                if len(self._selections) >= CACHED_SELECTIONS:
+                    self._selections.pop(next(iter(self._selections)))
+                self._selections[key] = found
+        return found
 
     def _of(self, list_id: str) -> pd.DataFrame:
         if list_id not in self.lists:
