@@ -89,7 +89,8 @@ def run_json(cmd: list[str], env: dict) -> dict:
 
 
 def table_rows(path: Path, where_dates: list[str] | None = None) -> dict[str, list]:
-    """Sorted rows of every table (optionally only rows of the given dates, for dated tables)."""
+    """Sorted rows of every table (optionally only rows of the given dates, for dated tables); the pull ledger
+    without the run's id and time, which differ from run to run by nature."""
     con = duckdb.connect(str(path), read_only=True)
     try:
         out = {}
@@ -97,7 +98,7 @@ def table_rows(path: Path, where_dates: list[str] | None = None) -> dict[str, li
                                    "WHERE table_type='BASE TABLE' ORDER BY 1").fetchall():
             cols = [c for (c,) in con.execute("SELECT column_name FROM information_schema.columns "
                                               "WHERE table_name = ?", [name]).fetchall()]
-            query = f'SELECT * FROM "{name}"'
+            query = f'SELECT * {"EXCLUDE (run_id, pulled_at) " if name == "landed_pulls" else ""}FROM "{name}"'
             if where_dates is not None:
                 if "date" not in cols:
                     continue

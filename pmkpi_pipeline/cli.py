@@ -188,6 +188,10 @@ def cmd_sandbox(args) -> int:
         _say("# sandbox running; export these, then run `dagster dev` or `pmkpi backfill` in another shell:")
         for name, value in sorted(sandbox.exported.items()):
             _say(f"export {name}={value}")
+        servers = sandbox.servers
+        _say(f"# Mailchimp over OAuth instead of the key: export PMKPI_MAILCHIMP_ACCESS_TOKEN={servers.access_token} "
+             f"PMKPI_MAILCHIMP_OAUTH_METADATA_URL={servers.mailchimp_oauth_metadata_url}; "
+             "unset PMKPI_MAILCHIMP_BASE_URL")
         _say(f"# sandbox control (faults, stats): {sandbox.ga4_endpoint}/_sandbox/ "
              f"{sandbox.mailchimp_base_url.rsplit('/3.0', 1)[0]}/_sandbox/")
         _say("# Ctrl-C to stop")

@@ -15,6 +15,7 @@ import logging
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import Message
@@ -46,14 +47,38 @@ class Request:
 
 @dataclass
 class Reply:
-    """A JSON answer; ``rows_key``/``count_key`` name where its rows and row count live."""
+    """A JSON answer; ``rows_key``/``count_key`` name where its rows and row count live.
+
+    ``raw`` replaces the JSON of ``body`` with these bytes (an edge's HTML page, or nothing; then
+    ``content_type`` None sends no ``Content-Type``).
+    """
 
     body: dict
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
-    content_type: str = "application/json"
+    content_type: str | None = "application/json"
     rows_key: str | None = None
     count_key: str | None = None
+    raw: bytes | None = None
+
+
+EDGE_PAGES = {
+    403: ("Access Denied", "You don't have permission to access this server."),
+    429: ("Too Many Requests", "Too many requests."),
+    500: ("Internal Server Error", "The server encountered an internal error."),
+    502: ("Bad Gateway", "The proxy server received an invalid response from an upstream server."),
+    503: ("Service Unavailable", "No server is available to handle this request."),
+}
+
+
+def edge_reply(status: int, body: str) -> Reply:
+    """What the CDN or load balancer in front of an API answers: no body at all, or an HTML page."""
+    if body == "none":
+        return Reply({}, status=status, content_type=None, raw=b"")
+    title, text = EDGE_PAGES[status]
+    page = (f"<HTML><HEAD><TITLE>{title}</TITLE></HEAD><BODY><H1>{title}</H1>{text}<P>Reference "
+            f"#18.{uuid.uuid4().hex[:8]}</P></BODY></HTML>")
+    return Reply({}, status=status, content_type="text/html", raw=page.encode())
 
 
 class ApiError(Exception):
@@ -101,7 +126,8 @@ def respond(service: Service, plan: FaultPlan, request: Request) -> tuple[Reply,
     plan.count([f"{service.name}.{key}" for key in keys])
     fault = plan.take(service.name, request.path, REQUEST_KINDS)
     if fault is not None and fault.kind == "status":
-        reply = service.error(fault.status, fault.message)
+        reply = service.error(fault.status, fault.message) if fault.body == "api" else edge_reply(
+            fault.status, fault.body)
         if fault.retry_after is not None:
             reply.headers["Retry-After"] = f"{fault.retry_after:g}"
         return reply, False
@@ -178,11 +204,12 @@ class _RequestHandler(BaseHTTPRequestHandler):
         except Exception as exc:  # a sandbox bug must still answer, in the API's format
             log.exception("sandbox %s failed on %s %s", service.name, self.command, self.path)
             reply, truncate = service.error(500, f"sandbox error: {exc}"), False
-        data = json.dumps(reply.body).encode()
+        data = json.dumps(reply.body).encode() if reply.raw is None else reply.raw
         if truncate:
             data = data[: len(data) // 2]
         self.send_response(reply.status)
-        self.send_header("Content-Type", f"{reply.content_type}; charset=utf-8")
+        if reply.content_type:
+            self.send_header("Content-Type", f"{reply.content_type}; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
         self.send_header("Connection", "close")
         for name, value in reply.headers.items():

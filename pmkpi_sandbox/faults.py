@@ -10,6 +10,8 @@ A :class:`FaultPlan` holds, behind one lock:
   ``dataLossFromOtherRow``);
 - ``ga4_quota``: overrides of the GA4 property-quota limits, and the tokens used so far;
 - ``ga4_switches``: what GA4 data looks like (see :data:`GA4_SWITCHES`) and whether sign-in is required;
+- ``today``: the date the sandbox takes for today; Mailchimp's list activity serves only the 180
+  days before it (None: the day after the data ends);
 - per-endpoint request counters (:meth:`FaultPlan.stats`).
 
 Everything is settable from Python or with the JSON of :meth:`FaultPlan.configure`, which the
@@ -39,7 +41,10 @@ BODY_KINDS = frozenset(
     }
 )
 GA4_ONLY_KINDS = frozenset({"unknown_header", "out_of_range_row"})
-FAULT_STATUSES = frozenset({429, 500, 502, 503})
+FAULT_STATUSES = frozenset({403, 429, 500, 502, 503})
+FAULT_BODIES = ("api", "none", "html")
+"""What a ``status`` fault answers: the API's own error body, nothing at all (Mailchimp's 429 and 403
+under load), or an HTML error page from the edge in front of the API (``text/html``)."""
 GA4_METADATA_FLAGS = ("subjectToThresholding", "dataLossFromOtherRow", "samplingMetadatas")
 # The Data API's standard-property limits; ``FaultPlan.ga4_quota`` overrides them.
 GA4_QUOTA_LIMITS = {
@@ -72,7 +77,8 @@ class Fault:
     key ``field``, default ``rows`` / ``total_items``), ``unknown_header`` (GA4: the first
     metric header is renamed), ``out_of_range_row`` (GA4: an extra row dated the day before the
     range), ``duplicate_rows`` (the first row/item repeated), ``inflated_row_count``
-    (``rowCount`` / ``total_items`` raised by ``extra``).
+    (``rowCount`` / ``total_items`` raised by ``extra``). ``body`` (``status`` only): ``none``
+    answers without a body, ``html`` with an HTML page from the edge (see :data:`FAULT_BODIES`).
     """
 
     server: str
@@ -85,6 +91,7 @@ class Fault:
     seconds: float = 0.0
     field: str | None = None
     extra: int = 1
+    body: str = "api"
 
     def __post_init__(self) -> None:
         if self.server not in SERVERS:
@@ -98,6 +105,9 @@ class Fault:
             raise ValueError(f"fault status {self.status} is not one of {sorted(FAULT_STATUSES)}")
         if self.times < 1:
             raise ValueError(f"fault times must be at least 1, got {self.times}")
+        if self.body not in FAULT_BODIES or (self.body != "api" and self.kind != "status"):
+            raise ValueError(f"fault body {self.body!r} must be one of {FAULT_BODIES} ('none' and 'html' "
+                             "with kind 'status' only)")
 
     @classmethod
     def from_dict(cls, data: dict, default_server: str | None = None) -> Fault:
@@ -146,7 +156,7 @@ class Settling:
 
 
 class FaultPlan:
-    """Thread-safe fault queue, late-data switch, GA4 flags/quota and request counters."""
+    """Thread-safe fault queue, late-data switch, GA4 flags/quota, today's date and request counters."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -158,6 +168,7 @@ class FaultPlan:
         self.ga4_quota: dict[str, int] = {}
         self.ga4_switches: dict[str, object] = {}
         self._ga4_usage: Counter[str] = Counter()
+        self.today: date | None = None
 
     def add(self, *faults: Fault) -> None:
         """Queue faults; each is used by its next ``times`` matching requests, in FIFO order."""
@@ -221,9 +232,9 @@ class FaultPlan:
         ``{"faults": [{"server": "ga4", "kind": "status", "status": 429, "times": 2,
         "retry_after": 1, "path": ":runReport"}], "settling": {"as_of": "2025-03-10",
         "days": 3, "factor": 0.8} | null, "ga4_metadata": {"subjectToThresholding": true,
-        "dataLossFromOtherRow": true}, "ga4_quota": {"tokensPerHour": 100}}``
+        "dataLossFromOtherRow": true}, "ga4_quota": {"tokensPerHour": 100}, "today": "2026-03-31" | null}``
         """
-        unknown = set(config) - {"faults", "settling", "ga4_metadata", "ga4_quota", *GA4_SWITCHES}
+        unknown = set(config) - {"faults", "settling", "ga4_metadata", "ga4_quota", "today", *GA4_SWITCHES}
         if unknown:
             raise ValueError(f"unknown fault-plan keys {sorted(unknown)}")
         faults = [Fault.from_dict(item, default_server) for item in config.get("faults", [])]
@@ -236,8 +247,12 @@ class FaultPlan:
             raise ValueError(f"ga4_quota keys must be among {list(GA4_QUOTA_LIMITS)}")
         quota = {name: int(limit) for name, limit in quota.items()}
         switches = {**self.ga4_switches, **_ga4_switches(config)}
+        today = config.get("today", self.today)
+        if today is not None and not isinstance(today, date):
+            today = date.fromisoformat(str(today))
         self.ga4_switches = {name: value for name, value in switches.items() if value not in (None, False)}
         self.settling = settling
+        self.today = today
         self.ga4_metadata = {name: bool(on) for name, on in flags.items()}
         self.ga4_quota = quota
         self.add(*faults)
@@ -253,6 +268,7 @@ class FaultPlan:
             self.ga4_quota = {}
             self.ga4_switches = {}
             self._ga4_usage.clear()
+            self.today = None
 
 
 def _settling(data: dict | None) -> Settling | None:

@@ -24,6 +24,13 @@ report. HTTP Basic auth: any user name, the password must be the API key. Errors
 ``application/problem+json`` (``type``, ``title``, ``status``, ``detail``, ``instance``); what
 the sandbox does not model (another path under ``/3.0``, an unknown id, another method) answers
 404 "Resource Not Found" as the real API answers an unknown resource.
+
+List members (``/lists/{id}/members`` and ``/lists/{id}/members/{subscriber_hash}``) come from
+:mod:`pmkpi_sandbox.mailchimp_members` (``status``, ``since_``/``before_`` ``timestamp_opt`` and
+``last_changed``). The activity serves the 180 days before the plan's ``today`` (default: the day
+after the data ends), so a later ``today`` moves old days out of reach as time does on the real
+API. OAuth: a ``Bearer`` access token the account was started with or issued is accepted instead
+of the key, and ``/oauth2/metadata`` and ``/oauth2/token`` are served (:mod:`pmkpi_sandbox.oauth`).
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ import base64
 import binascii
 import re
 import uuid
+from datetime import timedelta
 from functools import partial
 
 import pandas as pd
@@ -39,6 +47,7 @@ import pandas as pd
 from pmkpi_sandbox import mailchimp_objects as objects
 from pmkpi_sandbox._http import ApiError, Handler, Reply, Request, Service
 from pmkpi_sandbox.faults import Fault, FaultPlan
+from pmkpi_sandbox.mailchimp_members import MemberDirectory
 from pmkpi_sandbox.mailchimp_query import (
     CAMPAIGN_STATUSES,
     CAMPAIGN_TYPES,
@@ -48,6 +57,8 @@ from pmkpi_sandbox.mailchimp_query import (
     page,
     project,
 )
+from pmkpi_sandbox.oauth import PREFIX as OAUTH_PREFIX
+from pmkpi_sandbox.oauth import OAuthTokens
 
 ACTIVITY_DAYS = 180
 PROBLEM_TYPE = "https://mailchimp.com/developer/marketing/docs/errors/"
@@ -57,6 +68,7 @@ PROBLEMS = {
         "API Key Invalid",
         "Your API key may be invalid, or you've attempted to access the wrong datacenter.",
     ),
+    403: ("Forbidden", "You don't have permission to access this resource."),
     404: ("Resource Not Found", "The requested resource could not be found."),
     429: ("Too Many Requests", "You have exceeded the limit of 10 simultaneous connections."),
     500: (
@@ -80,7 +92,7 @@ class MailchimpService(Service):
     name = "mailchimp"
     default_missing_field = "total_items"
 
-    def __init__(self, company: object, plan: FaultPlan, api_key: str) -> None:
+    def __init__(self, company: object, plan: FaultPlan, api_key: str, access_tokens: tuple[str, ...] = ()) -> None:
         self.plan = plan
         self.api_key = api_key
         self.dc = api_key.rpartition("-")[2] or "us1"
@@ -94,6 +106,9 @@ class MailchimpService(Service):
         )
         self.activity = _activity_by_list(company.mailchimp_list_activity, lists["id"])
         self.campaigns = campaigns
+        self.data_end = pd.to_datetime(company.mailchimp_list_activity["day"]).max().date()
+        self.members = MemberDirectory(getattr(company, "mailchimp_members", None), list(lists["id"]))
+        self.oauth = OAuthTokens(tuple(access_tokens), dc=self.dc)
         self.routes = [
             (re.compile(rf"/3\.0{pattern}/?"), key, handler)
             for pattern, key, handler in [
@@ -101,6 +116,9 @@ class MailchimpService(Service):
                 (r"/lists", "/lists", self.get_lists),
                 (r"/lists/([^/]+)", "/lists/{list_id}", self.get_list),
                 (r"/lists/([^/]+)/activity", "/lists/{list_id}/activity", self.get_activity),
+                (r"/lists/([^/]+)/members", "/lists/{list_id}/members", self.get_members),
+                (r"/lists/([^/]+)/members/([^/]+)", "/lists/{list_id}/members/{subscriber_hash}",
+                 self.get_member),
                 (r"/campaigns", "/campaigns", self.get_campaigns),
                 (r"/campaigns/([^/]+)", "/campaigns/{campaign_id}", self.get_campaign),
                 (r"/reports", "/reports", self.get_reports),
@@ -110,6 +128,9 @@ class MailchimpService(Service):
 
     def route(self, request: Request) -> tuple[list[str], Handler] | None:
         """Match ``GET /3.0/...``; the counter key is the route template, e.g. ``/reports``."""
+        oauth = self.oauth.route(request)
+        if oauth is not None:
+            return [request.path], oauth
         if request.method != "GET":
             return None
         for pattern, key, handler in self.routes:
@@ -131,7 +152,9 @@ class MailchimpService(Service):
         return Reply(body, status=status, content_type="application/problem+json")
 
     def authorize(self, request: Request) -> None:
-        """HTTP Basic: any user name, the API key as password."""
+        """HTTP Basic: any user name, the API key as password; or an accepted OAuth ``Bearer`` token."""
+        if request.path.startswith(OAUTH_PREFIX) or self.oauth.bearer(request):
+            return  # the OAuth endpoints check their own credentials
         scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "basic" or not encoded:
             raise ApiError(401, "Your request did not include an API key.")
@@ -180,7 +203,10 @@ class MailchimpService(Service):
         """``GET /lists/{list_id}/activity``: daily stats, most recent first."""
         if list_id not in self.activity:
             raise ApiError(404)
-        host, days = _host(request, self.dc), self.activity[list_id]
+        today = self.plan.today or self.data_end + timedelta(days=1)
+        first = today - timedelta(days=ACTIVITY_DAYS)
+        days = [day for day in self.activity[list_id] if f"{first}" <= day["day"] < f"{today}"]
+        host = _host(request, self.dc)
         return _reply(request, {
             "list_id": list_id,
             "activity": days[page(request.query)],
@@ -188,6 +214,14 @@ class MailchimpService(Service):
             "_links": host.collection_links(f"/lists/{list_id}/activity", "Lists/Activity",
                                             parent=f"/lists/{list_id}"),
         }, "activity")
+
+    def get_members(self, list_id: str, request: Request) -> Reply:
+        """``GET /lists/{list_id}/members`` (see :mod:`pmkpi_sandbox.mailchimp_members`)."""
+        return _reply(request, self.members.page(list_id, request), "members")
+
+    def get_member(self, list_id: str, subscriber_hash: str, request: Request) -> Reply:
+        """``GET /lists/{list_id}/members/{subscriber_hash}``."""
+        return _reply(request, self.members.one(list_id, subscriber_hash, request))
 
     def get_campaigns(self, request: Request) -> Reply:
         """``GET /campaigns``."""
@@ -258,14 +292,13 @@ def _reply(request: Request, body: dict, rows_key: str | None = None) -> Reply:
 
 
 def _activity_by_list(activity: pd.DataFrame, list_ids: pd.Series) -> dict[str, list[dict]]:
-    """Per list, its last ``ACTIVITY_DAYS`` days of activity, most recent first."""
+    """Per list, every day of its activity, most recent first (the horizon is applied per request)."""
     frame = activity.assign(day=pd.to_datetime(activity["day"])).sort_values("day", ascending=False)
     by_list = {list_id: [] for list_id in list_ids}
     for list_id, days in frame.groupby("list_id", sort=False):
         if list_id in by_list:
-            recent = days[days["day"] > days["day"].max() - pd.Timedelta(days=ACTIVITY_DAYS)]
             by_list[list_id] = [
                 {"day": f"{row['day']:%Y-%m-%d}", **{k: int(row[k]) for k in ACTIVITY_FIELDS}}
-                for row in recent.to_dict("records")
+                for row in days.to_dict("records")
             ]
     return by_list

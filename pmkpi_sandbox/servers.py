@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pmkpi_sandbox._http import SandboxHTTPServer
-from pmkpi_sandbox.credentials import DEMO_MAILCHIMP_API_KEY
+from pmkpi_sandbox.credentials import DEMO_MAILCHIMP_ACCESS_TOKEN, DEMO_MAILCHIMP_API_KEY
 from pmkpi_sandbox.faults import FaultPlan
 from pmkpi_sandbox.ga4_grpc import Ga4GrpcServer
 from pmkpi_sandbox.ga4_server import Ga4Service
@@ -30,6 +30,7 @@ class Sandbox:
     api_key: str
     timezone: str
     ga4_grpc: Ga4GrpcServer | None = None
+    access_token: str = DEMO_MAILCHIMP_ACCESS_TOKEN
 
     @property
     def ga4_endpoint(self) -> str:
@@ -47,6 +48,11 @@ class Sandbox:
     def mailchimp_base_url(self) -> str:
         """The Marketing API base, ``http://HOST:PORT/3.0`` (the client's ``api_client.host``)."""
         return f"{self.mailchimp.url}/3.0"
+
+    @property
+    def mailchimp_oauth_metadata_url(self) -> str:
+        """Mailchimp's OAuth metadata endpoint, served by the sandbox (``PMKPI_MAILCHIMP_OAUTH_METADATA_URL``)."""
+        return f"{self.mailchimp.url}/oauth2/metadata"
 
     def stats(self) -> dict[str, int]:
         """Requests received per endpoint, e.g. ``{"ga4.runReport": 3, "mailchimp./reports": 2}``."""
@@ -83,14 +89,17 @@ def start_sandbox(
     mailchimp_port: int = 0,
     api_key: str = DEMO_MAILCHIMP_API_KEY,
     ga4_grpc_port: int = 0,
+    access_token: str = DEMO_MAILCHIMP_ACCESS_TOKEN,
 ) -> Sandbox:
-    """Serve ``company``'s GA4 (REST and gRPC) and Mailchimp frames on ``host``; port 0 picks a free port."""
+    """Serve ``company``'s GA4 (REST and gRPC) and Mailchimp frames on ``host``; port 0 picks a free port.
+
+    Mailchimp accepts ``api_key`` and the OAuth ``access_token`` (and tokens it issues)."""
     plan = FaultPlan()
     ga4_service = Ga4Service(company, plan)
     ga4 = SandboxHTTPServer(ga4_service, plan, host, ga4_port)
     try:
         mailchimp = SandboxHTTPServer(
-            MailchimpService(company, plan, api_key), plan, host, mailchimp_port
+            MailchimpService(company, plan, api_key, (access_token,)), plan, host, mailchimp_port
         )
     except BaseException:
         ga4.server_close()
@@ -109,4 +118,5 @@ def start_sandbox(
         property_id=str(company.ga4_property_id),
         api_key=api_key,
         timezone=company.timezone,
+        access_token=access_token,
     )

@@ -25,6 +25,14 @@ def _in(series: pd.Series, lo: date, hi: date) -> pd.Series:
     return (days >= lo) & (days <= hi)
 
 
+def leads_per_day(company) -> pd.Series:
+    """KPI_SPEC "Leads": list members of every list by the (UTC) day of ``timestamp_opt``, else of
+    ``timestamp_signup``, any status; members with neither are not leads. Indexed by date, days with leads only."""
+    m = company.mailchimp_members
+    lead = m["timestamp_opt"].fillna(m["timestamp_signup"]).dropna()
+    return lead.dt.tz_convert("UTC").dt.date.value_counts().sort_index()
+
+
 def _ratio(num, den, scale=100.0):
     return None if den == 0 else num / den * scale
 
@@ -62,9 +70,7 @@ class SpecKpis:
         return c[_in(c["created_at"], self.lo(d), d)]
 
     def leads(self, d: date) -> float:
-        a = self.w.mailchimp_list_activity
-        a = a[_in(a["day"], self.lo(d), d)]
-        return float((a["subs"] + a["other_adds"]).sum())
+        return float(leads_per_day(self.w).loc[self.lo(d):d].sum())
 
     def spend(self, d: date) -> pd.DataFrame:
         s = self.b.marketing_spend

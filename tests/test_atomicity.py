@@ -31,6 +31,7 @@ TRANSACTIONS = {  # table-name prefix → the asset that replaces those tables i
     "raw_inputs_": "raw_inputs",
 }
 FAMILY_TABLES = ("kpi_values", "kpi_check_results")  # one transaction per KPI family
+LEDGER = "landed_pulls"  # a row per raw table and day, written in that table's transaction
 KILL_POINTS = [  # a line of the run's own progress log, seconds to wait, the writes it catches
     ("raw_ga4 2025-03-08..2025-03-14: fetched", 0.0, "raw_ga4"),
     ("raw_mailchimp 2025-03-08..2025-03-14: fetched", 0.02, "raw_mailchimp"),
@@ -53,6 +54,14 @@ def groups(path: Path) -> dict[str, list[tuple]]:
             if name in FAMILY_TABLES:
                 for family, *row in con.execute(f'SELECT family, * FROM "{name}" ORDER BY ALL').fetchall():
                     grouped.setdefault(f"{name}[{family}]", []).append(tuple(row))
+                continue
+            if name == LEDGER:  # grouped with each table's transaction, without the run's id and time
+                ledger: dict[str, list[tuple]] = {}
+                for row in con.execute(f'SELECT * EXCLUDE (run_id, pulled_at) FROM "{name}" ORDER BY ALL').fetchall():
+                    owner = next(asset for prefix, asset in TRANSACTIONS.items() if row[0].startswith(prefix))
+                    ledger.setdefault(owner, []).append(row)
+                for owner, rows in ledger.items():
+                    grouped.setdefault(owner, []).append((name, rows))
                 continue
             owner = next((asset for prefix, asset in TRANSACTIONS.items() if name.startswith(prefix)), name)
             rows = con.execute(f'SELECT * FROM "{name}" ORDER BY ALL').fetchall()

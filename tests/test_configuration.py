@@ -16,6 +16,7 @@ from pmkpi_pipeline.lib.settings import ConfigError, load_settings
     ("PMKPI_GA4_PROPERTY_ID", "properties/12", load_settings),
     ("PMKPI_GA4_ENDPOINT", "127.0.0.1:8701", load_settings),
     ("PMKPI_MAILCHIMP_BASE_URL", "ftp://x", load_settings),
+    ("PMKPI_MAILCHIMP_OAUTH_METADATA_URL", "login.mailchimp.com/oauth2/metadata", load_settings),
     ("PMKPI_BILLING_DB_URL", "billing.sqlite", load_settings),
     ("PMKPI_WINDOW_DAYS", "-3", load_settings),
     ("PMKPI_GROSS_MARGIN", "1.5", load_settings),
@@ -56,3 +57,16 @@ def test_a_malformed_publish_url_is_named_without_its_password(monkeypatch):
     with pytest.raises(ConfigError, match="PMKPI_PUBLISH_URL") as failed:
         load_settings()
     assert "s3cret-pw" not in str(failed.value)
+
+
+def test_the_mailchimp_access_token_is_a_secret_used_instead_of_the_key(monkeypatch):
+    from dagster import EnvVar
+
+    from pmkpi_pipeline.defs.resources import build_resources
+
+    monkeypatch.setenv("PMKPI_MAILCHIMP_ACCESS_TOKEN", "5ad0b0e7c0ffee5ad0b0e7c0ffee5ad0")
+    settings = load_settings()
+    assert "5ad0b0e7" not in repr(settings) and "5ad0b0e7" not in str(settings.model_dump())
+    mailchimp = build_resources(settings)["mailchimp"]
+    assert mailchimp.access_token == EnvVar("PMKPI_MAILCHIMP_ACCESS_TOKEN") and mailchimp.api_key is None
+    assert mailchimp.oauth_metadata_url == "https://login.mailchimp.com/oauth2/metadata"

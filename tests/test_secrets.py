@@ -6,9 +6,9 @@ The secrets are fresh for each run of the test: a Mailchimp API key (served by a
 that accepts only that key), the password of a PostgreSQL billing database (a role and database
 created for the test, which the good run also publishes its KPIs to) and a service-account
 credentials file with a newly generated private key. The pipeline runs three times: once with
-everything right, once in-process and once through ``pmkpi backfill`` with a wrong key, a wrong
-password and an unreadable credentials file — every source then fails, and its error must still
-say what is wrong without showing the secret.
+everything right, once in-process and once through ``pmkpi backfill`` with a wrong key (the CLI: a wrong
+OAuth access token), a wrong password and an unreadable credentials file — every source then fails, and
+its error must still say what is wrong without showing the secret.
 """
 
 from __future__ import annotations
@@ -101,10 +101,12 @@ def test_no_secret_in_logs_metadata_errors_or_cli_output(code_location, sandbox,
     pg_url, password = pg_billing
     api_key = f"{secrets.token_hex(16)}-us7"
     credentials, key_parts = service_account_file(tmp_path / "service-account.json")
-    wrong = {"key": f"{secrets.token_hex(16)}-us7", "password": f"pw-{secrets.token_hex(12)}"}
+    wrong = {"key": f"{secrets.token_hex(16)}-us7", "password": f"pw-{secrets.token_hex(12)}",
+             "token": secrets.token_hex(16)}
     secret_values = {"Mailchimp key": api_key.split("-")[0], "billing password": password.removeprefix("pw-"),
                      "wrong Mailchimp key": wrong["key"].split("-")[0],
-                     "wrong password": wrong["password"].removeprefix("pw-"), **key_parts}
+                     "wrong password": wrong["password"].removeprefix("pw-"),
+                     "wrong Mailchimp access token": wrong["token"], **key_parts}
     broken = tmp_path / "broken-service-account.json"
     broken.write_text(credentials.read_text()[:-40])  # cut short: not JSON any more
 
@@ -138,9 +140,12 @@ def test_no_secret_in_logs_metadata_errors_or_cli_output(code_location, sandbox,
         home.mkdir()
         cli = subprocess.run(
             [sys.executable, "-m", "pmkpi_pipeline.cli", "backfill", *(d.isoformat() for d in RANGE), "--verbose"],
-            env={**os.environ, **bad, "DAGSTER_HOME": str(home), "PMKPI_WAREHOUSE": str(tmp_path / "cli.duckdb")},
+            env={**os.environ, **bad, "DAGSTER_HOME": str(home), "PMKPI_WAREHOUSE": str(tmp_path / "cli.duckdb"),
+                 "PMKPI_MAILCHIMP_ACCESS_TOKEN": wrong["token"], "PMKPI_MAILCHIMP_BASE_URL": "",
+                 "PMKPI_MAILCHIMP_OAUTH_METADATA_URL": own.mailchimp_oauth_metadata_url},
             capture_output=True, text=True, timeout=300)
     assert cli.returncode == 1 and "FAILED" in cli.stdout, cli.stdout + cli.stderr
+    assert "PMKPI_MAILCHIMP_ACCESS_TOKEN" in cli.stdout + cli.stderr
     texts["pmkpi backfill stdout"], texts["pmkpi backfill stderr"] = cli.stdout, cli.stderr
     stored = DagsterInstance.from_config(str(home))
     for run in stored.get_runs():

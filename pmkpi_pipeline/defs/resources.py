@@ -1,8 +1,8 @@
 """Every resource and the executor of the code location, built from the validated settings.
 
 Secrets reach the resources as ``EnvVar`` (resolved at run time, never shown in run config):
-``PMKPI_MAILCHIMP_API_KEY``, ``PMKPI_BILLING_DB_URL`` and ``PMKPI_PUBLISH_URL`` (when set) and
-``GOOGLE_APPLICATION_CREDENTIALS``.
+``PMKPI_MAILCHIMP_API_KEY`` (or ``PMKPI_MAILCHIMP_ACCESS_TOKEN`` when set, used instead of it),
+``PMKPI_BILLING_DB_URL`` and ``PMKPI_PUBLISH_URL`` (when set) and ``GOOGLE_APPLICATION_CREDENTIALS``.
 A missing one fails the run that needs it, naming the variable. Everything else is the validated
 value of its ``PMKPI_*`` variable; ``settings`` carries what asset and check bodies read.
 """
@@ -37,7 +37,9 @@ def build_resources(settings: Settings | None = None) -> dict:
             settling_days=settings.ga4_lookback_days,
         ),
         "mailchimp": MailchimpResource(
-            api_key=EnvVar("PMKPI_MAILCHIMP_API_KEY"),
+            **({"access_token": EnvVar("PMKPI_MAILCHIMP_ACCESS_TOKEN")} if settings.mailchimp_access_token
+               else {"api_key": EnvVar("PMKPI_MAILCHIMP_API_KEY")}),
+            oauth_metadata_url=settings.mailchimp_oauth_metadata_url,
             base_url=settings.mailchimp_base_url,
             settling_days=settings.mailchimp_lookback_days,
         ),

@@ -35,6 +35,8 @@ than this is recorded as a settled change."""
 GA4_SETTLING_HOURS = 72
 """A GA4 day is provisional until this many hours after it ended (Google: complete after 24-48 h)."""
 ALL_GROUPS = "*"
+MAILCHIMP_OAUTH_METADATA_URL = "https://login.mailchimp.com/oauth2/metadata"
+"""Where Mailchimp tells an OAuth access token's data centre and API endpoint (``Authorization: OAuth <token>``)."""
 
 # Dagster's own rules: an owner is an e-mail address or "team:<name>"; a tag value is at most 63
 # characters of [A-Za-z0-9_.-]; a tag key is an optional "prefix/" and a name of the same characters.
@@ -114,10 +116,9 @@ def _comma_list(name: str, value: Any) -> tuple[str, ...]:
 class Settings(BaseSettings):
     """Every ``PMKPI_*`` variable (field ``x`` is ``PMKPI_X``), with the contract's defaults.
 
-    Secrets (``PMKPI_MAILCHIMP_API_KEY``, ``PMKPI_BILLING_DB_URL``, ``PMKPI_PUBLISH_URL``,
-    ``GOOGLE_APPLICATION_CREDENTIALS``)
-    are validated here, but resources receive them as ``EnvVar`` (resolved at run time), so their
-    values never appear in run config. Blank variables count as unset.
+    Secrets (``PMKPI_MAILCHIMP_API_KEY``, ``PMKPI_MAILCHIMP_ACCESS_TOKEN``, ``PMKPI_BILLING_DB_URL``,
+    ``PMKPI_PUBLISH_URL``, ``GOOGLE_APPLICATION_CREDENTIALS``) are validated here, but resources receive them as
+    ``EnvVar`` (resolved at run time), so their values never appear in run config. Blank variables count as unset.
     """
 
     model_config = SettingsConfigDict(env_prefix="PMKPI_", env_ignore_empty=True, extra="ignore",
@@ -159,6 +160,10 @@ class Settings(BaseSettings):
     # Where people read the KPIs: the dashboard file, and the team's SQL database the KPI rows are published to.
     dashboard_path: Path | None = None
     publish_url: str | None = Field(default=None, repr=False)  # may hold a password
+    # Mailchimp OAuth: an access token used instead of the API key; its data centre comes from the
+    # metadata endpoint (overridable, e.g. the sandbox's) unless PMKPI_MAILCHIMP_BASE_URL names the API.
+    mailchimp_access_token: SecretStr | None = None
+    mailchimp_oauth_metadata_url: str = MAILCHIMP_OAUTH_METADATA_URL
 
     @field_validator("data_dir", "warehouse", "inputs_dir", "targets_file", "dashboard_path")
     @classmethod
@@ -211,6 +216,11 @@ class Settings(BaseSettings):
     @classmethod
     def _mailchimp_base_url(cls, value: str | None) -> str | None:
         return _url_override("PMKPI_MAILCHIMP_BASE_URL", value, "http://127.0.0.1:8702/3.0")
+
+    @field_validator("mailchimp_oauth_metadata_url")
+    @classmethod
+    def _oauth_metadata_url(cls, value: str) -> str:
+        return _url_override("PMKPI_MAILCHIMP_OAUTH_METADATA_URL", value, "http://127.0.0.1:8702/oauth2/metadata")
 
     @field_validator("ga4_lookback_days", "mailchimp_lookback_days", "window_days", "email_window_days",
                      "anomaly_history_days", "anomaly_min_history", mode="before")

@@ -1,10 +1,11 @@
 """A seeded model of one B2B SaaS company: the single origin of every sandbox source.
 
-:func:`generate_company` derives the GA4 reports, the Mailchimp audiences, campaigns and daily
-list activity, the seven billing tables and the marketing-input frames from one daily demand
-curve, so the sources tell one story: GA4 ``sign_up`` events are the trial sign-ups, Mailchimp
-leads (``subs + other_adds``) outnumber them, a share of them become billing customers the same
-day (GA4 ``purchase`` events), paid channels carry the marketing spend, and so on.
+:func:`generate_company` derives the GA4 reports, the Mailchimp audiences, their members, campaigns
+and daily list activity, the seven billing tables and the marketing-input frames from one daily
+demand curve, so the sources tell one story: GA4 ``sign_up`` events are the trial sign-ups,
+Mailchimp leads (members by their opt-in day: the activity's ``subs + other_adds``, plus sign-ups
+never confirmed) outnumber them, a share of them become billing customers the same day (GA4
+``purchase`` events), paid channels carry the marketing spend, and so on.
 
 Conventions the servers, writers and pipeline rely on:
 
@@ -21,7 +22,7 @@ Conventions the servers, writers and pipeline rely on:
 
 The model is split by what it models: :mod:`.model` (the dataclasses and sizes),
 :mod:`.generate` (the orchestration), :mod:`.demand` (demand and funnel), :mod:`.channels`,
-:mod:`.ga4`, :mod:`.mailchimp`, :mod:`.billing` and :mod:`.inputs` (one per source), on the
+:mod:`.ga4`, :mod:`.mailchimp` (with :mod:`.members`), :mod:`.billing` and :mod:`.inputs` (one per source), on the
 shared helpers of :mod:`.dates` and :mod:`.randomness`. Underscored names are internal to the
 package; its modules import them from one another.
 """

@@ -15,12 +15,14 @@ from .demand import _demand, _funnel
 from .ga4 import _event_names, _events, _page_paths, _pages, _totals_frame, _traffic, _traffic_frame
 from .inputs import _MARKETS, _NETWORKS, _industry_sales, _marketing_spend, _social_media
 from .mailchimp import _LISTS, _mailchimp
+from .members import _members
 from .model import ANOMALY_TARGETS, SIZES, Anomaly, Company, Size
 
 _STREAMS = (
     "demand", "funnel", "mailchimp", "traffic", "pages", "events",
     "customers", "subscriptions", "invoices", "surveys", "product_events", "inputs",
     "campaign_details",
+    "members",  # last: spawning one more child leaves the others' streams as they were
 )
 
 
@@ -89,6 +91,7 @@ def generate_company(
         social_media=_social_media(sizing, calendar, funnel, streams["inputs"]),
         industry_sales=_industry_sales(sizing, calendar, billing["invoices"], streams["inputs"]),
         ga4_currency=currencies[0],
+        mailchimp_members=_members(calendar, mailchimp.lists, mailchimp.activity, streams["members"]),
     )
 
 

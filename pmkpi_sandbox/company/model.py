@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import pandas as pd
@@ -75,9 +75,10 @@ class Company:
     NaT when never sent), ``list_id`` is ``""`` when the audience was deleted and
     ``parent_campaign_id`` ``""`` unless the campaign is an RSS child or a resend (see
     :mod:`.campaign_kinds`); list activity has one row per list and day (``day`` as local
-    midnight). Billing tables follow KPI_SPEC.md with naive UTC timestamps, ids from 1 in time
-    order, nullable ids as ``Int64`` and ``product_events.event_name`` as a categorical.
-    ``size`` is the resolved :class:`Size`.
+    midnight); list members (one per lead, see :mod:`.members`) carry tz-aware UTC
+    ``timestamp_signup``/``timestamp_opt``/``last_changed`` (NaT when empty). Billing tables follow
+    KPI_SPEC.md with naive UTC timestamps, ids from 1 in time order, nullable ids as ``Int64`` and
+    ``product_events.event_name`` as a categorical. ``size`` is the resolved :class:`Size`.
     """
 
     start: date
@@ -104,6 +105,7 @@ class Company:
     industry_sales: pd.DataFrame
     ga4_property_id: str = DEMO_GA4_PROPERTY_ID
     ga4_currency: str = "USD"
+    mailchimp_members: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def billing_tables(self) -> dict[str, pd.DataFrame]:
         """The seven billing tables by name, in :data:`BILLING_TABLES` order."""

@@ -131,6 +131,10 @@ def build(con: duckdb.DuckDBPyConnection, customers: int, events: int) -> None:
         SELECT d, l, 100, 10, 5, 40, 1000, 300, 50, 2, 3
         FROM {days}, unnest(['l1', 'l2', 'l3']) u(l)""")
     con.execute(f"""
+        INSERT INTO raw_mailchimp_members
+        SELECT d, l, md5(l || d || n), 'subscribed', 'Embedded Form', d + INTERVAL 9 HOUR, NULL, d + INTERVAL 9 HOUR
+        FROM {days}, unnest(['l1', 'l2', 'l3']) u(l), range(110) r(n)""")
+    con.execute(f"""
         INSERT INTO raw_inputs_marketing_spend
         SELECT d, ch, random() * 1000, 'USD', 1
         FROM {days}, unnest(['search', 'social', 'email', 'referral', 'display']) u(ch)""")

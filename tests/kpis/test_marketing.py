@@ -15,11 +15,9 @@ def marketing():
            ("2025-10-09", "social", 50.0),
            ("2025-10-09", "display", 0.0),            # a channel without spend
            ("2025-10-10", "search", 30.0))
-    insert(con, "stg_mailchimp_list_activity", "date, list_id, subs, other_adds",
-           ("2025-10-07", "A", 100, 0),
-           ("2025-10-08", "A", 10, 2),
-           ("2025-10-09", "B", 5, 3),
-           ("2025-10-10", "A", 0, 0))
+    members = [("2025-10-07", "A", 100), ("2025-10-08", "A", 10 + 2), ("2025-10-09", "B", 5 + 3)]  # date, list, leads
+    insert(con, "stg_mailchimp_members", "date, list_id, member_id",
+           *[(day, lst, f"{lst}{day}{n}") for day, lst, leads in members for n in range(leads)])
     insert(con, "stg_customers", "customer_id, created_date, acquisition_channel",
            (1, "2025-10-08", "search"),
            (2, "2025-10-09", "social"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import re
 from datetime import date
@@ -126,6 +127,33 @@ def test_mailchimp_reports_are_consistent(company):
     activity = company.mailchimp_list_activity
     assert len(activity) == len(lists) * ((END - START).days + 1)
     assert activity["emails_sent"].sum() == campaigns["emails_sent"].sum()
+
+
+def test_members_are_the_leads_and_agree_with_the_activity():
+    """Each list-day's ``subs + other_adds`` opted in that local day (here New York); unconfirmed sign-ups
+    are leads on their sign-up day too; undated contacts exist; subscribed members are the member count."""
+    company = tiny(timezone="America/New_York")
+    members, lists = company.mailchimp_members, company.mailchimp_lists
+    assert members["id"].is_unique and len(members) > len(lists)
+    assert all(members["id"] == members["email_address"].map(lambda e: hashlib.md5(e.lower().encode()).hexdigest()))
+    assert set(members["status"]) == {"subscribed", "unsubscribed", "cleaned", "pending", "transactional",
+                                      "archived"}
+    opted = members.dropna(subset=["timestamp_opt"])
+    day = local_day(opted["timestamp_opt"].dt.tz_convert("America/New_York"))
+    in_range = day >= pd.Timestamp(START)
+    per_day = opted[in_range].groupby(["list_id", day[in_range]]).size()
+    activity = company.mailchimp_list_activity.set_index(["list_id", "day"])
+    expected = activity["subs"] + activity["other_adds"]
+    assert per_day.reindex(expected.index, fill_value=0).to_dict() == expected.to_dict()
+    signup_only = members["timestamp_opt"].isna() & members["timestamp_signup"].notna()
+    assert signup_only.any() and set(members.loc[signup_only, "status"]) == {"pending", "archived"}
+    undated = members["timestamp_opt"].isna() & members["timestamp_signup"].isna()
+    assert undated.any() and set(members.loc[undated, "status"]) == {"transactional"}
+    subscribed = members[members["status"] == "subscribed"].groupby("list_id").size()
+    assert subscribed.to_dict() == lists.set_index("id")["member_count"].to_dict()
+    for column in ("timestamp_opt", "timestamp_signup"):
+        assert (members["last_changed"] >= members[column].fillna(members["last_changed"])).all()
+    assert (members["last_changed"] < pd.Timestamp(END, tz="America/New_York") + pd.Timedelta(days=1)).all()
 
 
 def test_billing_tables_follow_the_spec(company):

@@ -131,8 +131,8 @@ CATALOG: tuple[Kpi, ...] = (
     ),
     Kpi(
         id="lead_conversion_rate", title="Lead conversion rate", family="marketing",
-        formula=("new customers (created in window) / new leads in window × 100; leads = Mailchimp list subs + "
-                 "other_adds"),
+        formula=("new customers (created in window) / new leads in window × 100; leads = Mailchimp list members by "
+                 "the day of their opt-in (timestamp_opt, else timestamp_signup), any status"),
         unit="%", window=Window.KPI_WINDOW, sources=("billing", "mailchimp"),
         bounds=RATE, ratio_kind="proportion", ratio_scale=100.0,
         notes=("Leads summed over all lists; not clamped (more new customers than leads shows above 100 and fails the"

@@ -3,5 +3,6 @@
 from ..common.staging import build_staging_asset
 
 stg_mailchimp = build_staging_asset("mailchimp", date_columns={
-    "stg_mailchimp_reports": "send_date", "stg_mailchimp_list_activity": "date", "int_leads_daily": "day",
+    "stg_mailchimp_reports": "send_date", "stg_mailchimp_list_activity": "date", "stg_mailchimp_members": "date",
+    "int_leads_daily": "day",
 })

@@ -1,4 +1,5 @@
-"""The raw Mailchimp tables: campaigns and campaign reports by local send date, and daily list activity.
+"""The raw Mailchimp tables: campaigns and campaign reports by local send date, daily list activity, and
+list members by the local day they became leads.
 """
 
 from ...lib.warehouse import WarehouseTable
@@ -22,3 +23,10 @@ MAILCHIMP_LIST_ACTIVITY = WarehouseTable("raw_mailchimp_list_activity", {
     "subs": "BIGINT", "unsubs": "BIGINT", "other_adds": "BIGINT", "other_removes": "BIGINT",
 })
 
+
+MAILCHIMP_MEMBERS = WarehouseTable("raw_mailchimp_members", {
+    "date": "DATE", "list_id": "VARCHAR", "member_id": "VARCHAR", "status": "VARCHAR", "source": "VARCHAR",
+    "timestamp_opt": "TIMESTAMP", "timestamp_signup": "TIMESTAMP", "last_changed": "TIMESTAMP",
+})
+"""One row per list member dated by the local day of ``timestamp_opt``, else ``timestamp_signup`` (KPI_SPEC
+"Leads"); times naive UTC, NULL where Mailchimp has none. No e-mail address is landed (``member_id`` is its hash)."""

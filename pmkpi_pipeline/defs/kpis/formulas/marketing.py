@@ -1,8 +1,8 @@
 """Marketing KPIs: leads, acquisition cost, social engagement, return on marketing and market share.
 
 Window facts (all summed over the trailing window of D) from the daily views of the staging layer:
-marketing spend (``int_spend_daily``, all channels), new leads (``int_leads_daily``: Mailchimp
-``subs + other_adds``, all lists), new customers (``int_new_customers_daily``, by ``created_date``),
+marketing spend (``int_spend_daily``, all channels), new leads (``int_leads_daily``: Mailchimp list
+members by the day of their opt-in, all lists), new customers (``int_new_customers_daily``, by ``created_date``),
 revenue (``int_revenue_daily``) and industry sales (``stg_industry_sales_daily``, months already
 pro-rated to days, all markets). A sum over days without rows is 0; only a 0 denominator makes a
 value NULL.
