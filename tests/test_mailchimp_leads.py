@@ -11,6 +11,7 @@ an edge that answers without a body or with HTML.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
@@ -24,7 +25,7 @@ from test_secrets import event_texts, find
 from pmkpi_sandbox.faults import Fault
 
 LEAD_CHAIN = ["raw_mailchimp", "raw_billing", "raw_inputs", "stg_mailchimp", "stg_billing", "stg_inputs",
-              "kpi_marketing"]
+              "kpi_marketing", "kpi_email"]
 LEAD_KPIS = ("lead_conversion_rate", "cost_per_lead")
 RANGE = (date(2025, 2, 12), date(2025, 3, 14))  # its last two days have landed 30-day windows
 FAST = {"base_delay_seconds": 0.01, "max_delay_seconds": 0.5}
@@ -66,16 +67,36 @@ def expected_lead_kpis(company, first: date, last: date, window: int = 30) -> pd
     return pd.DataFrame({"lead_conversion_rate": daily["new"] / leads * 100, "cost_per_lead": daily["spend"] / leads})
 
 
+def email_kpis(warehouse) -> pd.DataFrame:
+    with warehouse.connect(read_only=True) as con:
+        found = con.execute("SELECT date, kpi, value FROM kpis WHERE kpi IN ('email_open_rate', 'email_click_rate') "
+                            "AND dimension IS NULL").df()
+    return found.assign(date=pd.to_datetime(found["date"]).dt.date).pivot(index="date", columns="kpi", values="value")
+
+
+def expected_email_kpis(sent: pd.DataFrame, first: date, last: date, window: int = 7) -> pd.DataFrame:
+    """KPI_SPEC's open and click rates from the sent campaigns of the company (UTC days), 7-day windows."""
+    days = pd.date_range(first - timedelta(days=window - 1), last).date
+    counts = sent.assign(day=sent["send_time"].dt.tz_convert("UTC").dt.date,
+                         delivered=sent["emails_sent"] - sent["hard_bounces"] - sent["soft_bounces"])
+    daily = counts.groupby("day")[["delivered", "unique_opens", "unique_subscriber_clicks"]].sum()
+    daily = daily.reindex(days, fill_value=0).rolling(window).sum().loc[first:]
+    delivered = daily["delivered"].where(daily["delivered"] > 0)
+    return pd.DataFrame({"email_open_rate": daily["unique_opens"] / delivered * 100,
+                         "email_click_rate": daily["unique_subscriber_clicks"] / delivered * 100})
+
+
 @pytest.fixture(scope="module")
 def two_years(tmp_path_factory):
     """A small company over (up to) two years, served with "today" a year after its data ends."""
-    from pmkpi_sandbox.company import generate_company
+    from pmkpi_sandbox.company import SIZES, generate_company
     from pmkpi_sandbox.demo import write_company
     from pmkpi_sandbox.servers import start_sandbox
 
     start = TEST_START
     end = min(start + timedelta(days=729), datetime.now(UTC).date() - timedelta(days=1))  # partitions end yesterday
-    company = generate_company(seed=23, size="tiny", start=start, end=end)
+    # every kind of campaign: variate, RSS parent and items, plain-text, resends, one still sending, one audience-less
+    company = generate_company(seed=23, size=replace(SIZES["tiny"], campaign_kinds=True), start=start, end=end)
     folder = tmp_path_factory.mktemp("two-years")
     exported = write_company(company, folder)
     with start_sandbox(company) as servers:
@@ -119,6 +140,17 @@ def test_two_year_backfill_with_oauth_and_edge_faults_gives_the_companys_lead_kp
     metadata = result.asset_materializations_for_node("raw_mailchimp")[0].metadata
     assert metadata["undated_members"].value == int((company.mailchimp_members["status"] == "transactional").sum())
     assert find({"access token": servers.access_token}, event_texts(instance, result.run_id)) == []
+
+    # campaign kinds: every sent campaign counts on its send date, whatever its kind; none fails the run
+    sent = company.mailchimp_campaigns[company.mailchimp_campaigns["status"] == "sent"]
+    kinds = {kind: int((sent["type"] == kind).sum()) for kind in sent["type"].unique()}
+    assert {"regular", "variate", "rss", "plaintext"} <= set(kinds) and (sent["list_id"] == "").sum() == 1
+    assert metadata["campaign_kinds"].value == {**kinds, "children": int((sent["parent_campaign_id"] != "").sum()),
+                                                "without_audience": 1}
+    got, want = email_kpis(warehouse), expected_email_kpis(sent, start + timedelta(days=6), end)
+    assert len(want) >= 600
+    for kpi in want.columns:
+        assert got.loc[want.index, kpi].to_numpy() == pytest.approx(want[kpi].to_numpy(), rel=1e-9, nan_ok=True), kpi
 
 
 def test_rerun_after_the_activity_horizon_keeps_every_landed_row_and_kpi(code_location, sandbox, warehouse):

@@ -8,6 +8,14 @@ except the activity of days Mailchimp no longer serves (it keeps only the 180 da
 those keep what was landed while they were served, and ``landed_pulls`` records which pull each
 day of each table comes from (:mod:`pmkpi_pipeline.lib.pull_ledger`). Every error names the
 endpoint, the partition range and the field at fault.
+
+Campaign kinds, the rule: a campaign counts once Mailchimp reports it ``sent``, whatever its type
+(``regular``, ``plaintext``, ``variate`` A/B tests as one campaign with one report, ``rss`` items, resends
+to non-openers), each with its own sends and report, on its own send date; RSS items and resends keep their
+``parent_campaign_id``. A campaign still ``sending`` is not landed yet: the Mailchimp lookback of the daily
+refresh lands it once it is sent. An RSS parent is never sent itself. A campaign whose audience was deleted
+is landed with a NULL ``list_id`` and counts in the e-mail KPIs (its e-mails went out). The
+``campaign_kinds`` metadata counts each kind of the range.
 """
 
 import functools
@@ -44,7 +52,8 @@ TABLES = (MAILCHIMP_REPORTS, MAILCHIMP_CAMPAIGNS, MAILCHIMP_LIST_ACTIVITY, MAILC
 OPTIONAL_COUNTS = {"proxy_excluded_unique_opens"}
 # what each call asks for (``fields``): only what is landed or checked
 CAMPAIGN_FIELDS = ["campaigns.id", "campaigns.type", "campaigns.status", "campaigns.send_time",
-                   "campaigns.recipients.list_id", "campaigns.settings.title", "total_items"]
+                   "campaigns.recipients.list_id", "campaigns.settings.title", "campaigns.parent_campaign_id",
+                   "total_items"]
 REPORT_API_FIELDS = ["reports.id", "reports.list_id", "reports.send_time",
                      *(f"reports.{'.'.join(path)}" for path in REPORT_FIELDS.values()), "total_items"]
 LIST_FIELDS = ["lists.id", "total_items"]
@@ -76,14 +85,18 @@ def _utc_bounds(start: date, end: date, tz: str) -> tuple[str, str]:
 
 
 def _send_times(items: list[dict], endpoint: str, tz: str, partitions: str) -> pd.DataFrame:
-    """``campaign_id``, ``list_id``, ``send_time`` (naive UTC) and local ``send_date`` of each item."""
+    """``campaign_id``, ``list_id``, ``send_time`` (naive UTC) and local ``send_date`` of each item.
+
+    ``list_id`` is NULL for a campaign whose audience was deleted (Mailchimp then sends ``""``).
+    """
     records = []
     for item in items:
         key = item.get("id", "?")
-        list_id = item.get("list_id") or (item.get("recipients") or {}).get("list_id")
-        if not list_id:
+        audience = item if "list_id" in item else item.get("recipients")
+        if not isinstance(audience, dict) or "list_id" not in audience:
             raise MailchimpError(endpoint, f"item {key} lacks this field", partitions=partitions,
                                  field="list_id")
+        list_id = audience["list_id"] or None
         sent = pd.to_datetime(_field(item, ("send_time",), endpoint, key, partitions, integer=False),
                               utc=True, errors="coerce")
         if pd.isna(sent):
@@ -95,6 +108,14 @@ def _send_times(items: list[dict], endpoint: str, tz: str, partitions: str) -> p
     frame["send_date"] = local.dt.date
     frame["send_time"] = pd.to_datetime(frame["send_time"], utc=True).dt.tz_localize(None)
     return frame
+
+
+def campaign_kinds(campaigns: pd.DataFrame) -> dict[str, int]:
+    """How many campaigns of the range are of each type, children (RSS items, resends) and without audience."""
+    kinds = {str(kind): int(n) for kind, n in campaigns["type"].value_counts().sort_index().items()}
+    kinds["children"] = int(campaigns["parent_campaign_id"].notna().sum())
+    kinds["without_audience"] = int(campaigns["list_id"].isna().sum())
+    return kinds
 
 
 def _activity(mailchimp: MailchimpResource, list_ids: list[str], start: date, end: date,
@@ -157,6 +178,7 @@ def raw_mailchimp(context: AssetExecutionContext, mailchimp: MailchimpResource,
     campaign_frame["type"] = [c.get("type") for c in campaigns]
     campaign_frame["title"] = [(c.get("settings") or {}).get("title") for c in campaigns]
     campaign_frame["status"] = [c.get("status") for c in campaigns]
+    campaign_frame["parent_campaign_id"] = [c.get("parent_campaign_id") or None for c in campaigns]
 
     report_frame = _send_times(reports, "/reports", tz, partitions)
     for column, path in REPORT_FIELDS.items():
@@ -203,5 +225,6 @@ def raw_mailchimp(context: AssetExecutionContext, mailchimp: MailchimpResource,
         "activity_served": f"{span[0]}..{span[1]}" if span else "none (older than Mailchimp's 180-day horizon)",
         "activity_days_kept": MetadataValue.int(kept),
         "undated_members": MetadataValue.int(undated),
+        "campaign_kinds": MetadataValue.json(campaign_kinds(campaign_frame)),
         **late_data_metadata(context, "raw_mailchimp", changes, settled, mailchimp.settling_days),
     })

@@ -6,7 +6,7 @@ from ...lib.warehouse import WarehouseTable
 
 MAILCHIMP_CAMPAIGNS = WarehouseTable("raw_mailchimp_campaigns", {
     "send_date": "DATE", "campaign_id": "VARCHAR", "list_id": "VARCHAR", "send_time": "TIMESTAMP",
-    "type": "VARCHAR", "title": "VARCHAR", "status": "VARCHAR",
+    "type": "VARCHAR", "title": "VARCHAR", "status": "VARCHAR", "parent_campaign_id": "VARCHAR",
 }, partition_column="send_date")
 
 MAILCHIMP_REPORTS = WarehouseTable("raw_mailchimp_reports", {
