@@ -198,3 +198,27 @@ REPORT = obj(
     },
 )
 REPORTS = obj({"reports": array(REPORT), "total_items": INTEGER, "_links": LINKS})
+
+# https://mailchimp.com/developer/marketing/api/list-members/list-members-info/ and .../get-member-info/
+MEMBER_STATUS = {"enum": ["subscribed", "unsubscribed", "cleaned", "pending", "transactional", "archived"]}
+MEMBER = obj(
+    {
+        "id": {"type": "string", "pattern": "^[0-9a-f]{32}$"}, "email_address": STRING, "unique_email_id": STRING,
+        "contact_id": STRING, "full_name": STRING, "web_id": INTEGER, "email_type": STRING, "status": MEMBER_STATUS,
+        "consents_to_one_to_one_messaging": BOOLEAN,
+        "merge_fields": {"type": "object", "additionalProperties": {"type": ["string", "number", "object"]}},
+        "stats": obj({"avg_open_rate": NUMBER, "avg_click_rate": NUMBER},
+                     {"ecommerce_data": obj({"total_revenue": NUMBER, "number_of_orders": NUMBER,
+                                             "currency_code": STRING})}),
+        "ip_signup": STRING, "timestamp_signup": TIME_OR_EMPTY, "ip_opt": STRING, "timestamp_opt": TIME_OR_EMPTY,
+        "member_rating": INTEGER, "last_changed": TIME_OR_EMPTY, "language": STRING, "vip": BOOLEAN,
+        "email_client": STRING,
+        "location": obj({"latitude": NUMBER, "longitude": NUMBER, "gmtoff": INTEGER, "dstoff": INTEGER,
+                         "country_code": STRING, "timezone": STRING, "region": STRING}),
+        "source": STRING, "tags_count": INTEGER, "tags": array(obj({"id": INTEGER, "name": STRING})),
+        "list_id": STRING, "_links": LINKS,
+    },
+    {"unsubscribe_reason": STRING, "interests": {"type": "object", "additionalProperties": BOOLEAN},
+     "marketing_permissions": array({"type": "object"}), "last_note": {"type": "object"}},
+)
+MEMBERS = obj({"members": array(MEMBER), "list_id": STRING, "total_items": INTEGER, "_links": LINKS})

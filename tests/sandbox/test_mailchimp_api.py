@@ -27,6 +27,8 @@ from mailchimp_reference import (
     CAMPAIGNS,
     LIST,
     LISTS,
+    MEMBER,
+    MEMBERS,
     PING,
     PROBLEM,
     REPORT,
@@ -265,6 +267,9 @@ def test_a_third_party_client_pages_through_every_collection(sandbox, chimp):
     for item in lists["lists"]:
         valid(LIST, client.lists.get(item["id"]))
         valid(ACTIVITY, client.lists.activity.all(list_id=item["id"]))
+        members = valid(MEMBERS, client.lists.members.all(item["id"], get_all=True, count=500))
+        assert len(members["members"]) == members["total_items"] > 0
+        valid(MEMBER, client.lists.members.get(item["id"], members["members"][-1]["id"]))
     campaigns = valid(CAMPAIGNS, client.campaigns.all(get_all=True, count=7))
     assert [c["id"] for c in campaigns["campaigns"]] == [c["id"] for c in chimp.campaigns.list(count=1000)["campaigns"]]
     reports = client.reports.all(get_all=True, count=7, fields="reports.id,reports.emails_sent")
