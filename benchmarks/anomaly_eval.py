@@ -33,12 +33,14 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+warnings.filterwarnings("ignore", message=".*(preview|beta).*", module="dagster|pmkpi_pipeline")  # the checks module
 
 import anomaly_series_a
 import anomaly_series_b

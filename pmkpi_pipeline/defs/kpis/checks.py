@@ -142,7 +142,7 @@ def build_family_checks(family: str):
         start, end = partition_dates(context)
         overrides = settings.anomaly_overrides
         targets = load_targets(settings.kpi_settings().targets_file)
-        history_start = start - timedelta(days=max(anomaly_params(k, overrides).history_days for k in kpis))
+        history_start = start - timedelta(days=max(anomaly_params(k, overrides).lookback_days for k in kpis))
         with warehouse.connect() as con:
             rows = con.execute(
                 "SELECT date, kpi, value, numerator, denominator FROM kpi_values "
