@@ -42,12 +42,12 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 warnings.filterwarnings("ignore", message=".*(preview|beta).*", module="dagster|pmkpi_pipeline")  # the checks module
 
-import anomaly_series_a
-import anomaly_series_b
-from anomaly_cases import ANOMALY, CLEAN, IGNORED, KINDS, Case
+import anomaly_series_a  # noqa: E402
+import anomaly_series_b  # noqa: E402
+from anomaly_cases import ANOMALY, CLEAN, IGNORED, KINDS, Case  # noqa: E402
 
-from pmkpi_pipeline.defs.kpis.catalog import BY_ID
-from pmkpi_pipeline.defs.kpis.checks import anomaly_params, anomaly_verdicts
+from pmkpi_pipeline.defs.kpis.catalog import BY_ID  # noqa: E402
+from pmkpi_pipeline.defs.kpis.checks import anomaly_params, anomaly_verdicts  # noqa: E402
 
 DETECTORS = ("ours", "oracle", "baseline")
 BINS = ((2.5, 3.5), (3.5, 4.5), (4.5, 5.0), (5.0, 6.0))

@@ -384,7 +384,8 @@ def _chosen_level(steady: np.ndarray, sampling: np.ndarray, process: np.ndarray,
         better = penalised < lowest
         lowest = np.where(better, penalised, lowest)
         chosen_errors = np.where(better[:, None], errors, chosen_errors)
-        best = _Level(np.where(better[:, None], predicted, best.predicted), np.where(better[:, None], slope, best.slope),
+        best = _Level(np.where(better[:, None], predicted, best.predicted),
+                      np.where(better[:, None], slope, best.slope),
                       np.where(better, k, best.window), np.where(better, trended, best.trended), best.error_var)
     replayed = np.isfinite(lowest)
     variance = _process_variance(chosen_errors, np.where(np.isnan(chosen_errors), np.nan, sampling),
@@ -431,7 +432,8 @@ def _sustained(steady: np.ndarray, model: _Level, process: np.ndarray, sampling:
         enough = ((~np.isnan(usual)).sum(axis=1) >= _MIN_BACKTEST) & (spread > 0)
         t = np.where(enough, (shift[:, -1] - _nanmedian(usual)) / np.where(spread > 0, spread, 1.0), 0.0)
         stronger = np.isfinite(z) & np.isfinite(t) & (np.abs(z) > np.abs(best_z))
-        best_z, best_t, best_c = np.where(stronger, z, best_z), np.where(stronger, t, best_t), np.where(stronger, c, best_c)
+        best_z, best_t = np.where(stronger, z, best_z), np.where(stronger, t, best_t)
+        best_c = np.where(stronger, c, best_c)
     slope = model.slope[rows, h - best_c]  # the trend before the change
     before = model.predicted[rows, h - best_c] + slope * best_c
     tail = np.where(np.arange(h) >= h - best_c[:, None], steady - slope[:, None] * (np.arange(h) - h), np.nan)
