@@ -395,7 +395,7 @@ def _chosen_level(steady: np.ndarray, sampling: np.ndarray, process: np.ndarray,
     seen = (~np.isnan(chosen_errors)).sum(axis=1)
     prior = np.maximum(_FULL_REPLAY - seen, 0) / 2
     variance = (seen * variance + prior * process * (1 + 1 / best.window)) / np.maximum(seen + prior, 1)
-    best.error_var = np.where(replayed, variance * (1 + 3 / np.maximum(seen, 1)), best.error_var)
+    best.error_var = np.where(replayed, variance, best.error_var)
     best.errors = chosen_errors
     return best
 
