@@ -235,3 +235,22 @@ def test_a_declared_ratio_kind_makes_a_day_verdict_independent_of_the_range_eval
     inferred_range = [v for v in assess_series(series, AnomalyParams(), evaluate_from=days[30]) if v.date == day][0]
     inferred_alone = assess_series(series[series["date"] <= day], AnomalyParams(), evaluate_from=day)[0]
     assert inferred_range.metadata() != inferred_alone.metadata()
+
+
+def test_a_holiday_week_is_flagged_every_day_and_the_return_passes():
+    values = traffic(days=98)
+    values[70:75] = np.round(values[70:75] * 0.6)  # Monday to Friday at 60 %
+    verdicts = assess_series(series(values), PARAMS)
+    assert [v.kind for v in verdicts[70:75]] == ["drop"] + ["sustained dip"] * 4
+    assert all(v.expected > 900 for v in verdicts[70:75])  # judged against the level before the dip
+    assert statuses(verdicts[75:]) == ["pass"] * 23
+
+
+def test_small_counts_are_judged_as_counts_not_on_a_log_scale():
+    rng = np.random.default_rng(4)
+    refunds = rng.poisson(np.where(np.arange(112) % 7 >= 5, 2.0, 6.0)).astype(float)  # weekdays 6, weekends 2
+    refunds[100] = 17  # a Wednesday: 6 + 4.5 Poisson sd
+    verdicts = assess_series(series(refunds), PARAMS)
+    assert verdicts[100].kind == "spike" and "log scale" not in verdicts[100].rule
+    assert 4 < verdicts[100].expected < 8 and verdicts[100].upper < 17
+    assert sum(v.status == "anomaly" for v in verdicts[28:]) <= 2

@@ -8,25 +8,28 @@ model is fitted for all days of a series at once, with vectorised numpy operatio
 * **scale** — series that are not proportions or small counts and whose history is strictly
   positive are modelled on the log scale (weekday dips, growth and noise are relative);
   proportions, signed ratios, counts below 30 and anything with zeros or negatives on the
-  linear scale, where each day's sampling noise is binomial or Poisson.
-* **weekday seasonality** — the reference span's whole weeks are centred on their own medians and
-  each weekday's effect is a robust (Huber) mean over them, shrunk towards none when it is not
-  clearly larger than its own estimation noise.
-* **trend** — the median week-over-week difference of the history / 7, shrunk the same way; the
-  values are de-seasonalised and projected to today along it.
-* **level, chosen by backtest** — candidate levels are robust means of the last 1, 3, 7, 14 or
-  28 values. Each is replayed over the reference span (every past day predicted from the days
-  before it) and the one with the smallest prediction error wins: a long mean for a steady
-  series (close to what knowing the true mean gives), a short one for a smooth or wandering one.
-  Its robust backtest error is the **noise**, pooled across weekdays: process noise plus each
-  day's own sampling noise (binomial over that day's denominator for a proportion,
-  (1−m)(1+m)/d for signed ratios such as NPS, a coefficient of variation of 1 per unit for
-  other ratios, Poisson for counts), so a rate over five users cannot alarm while one over
-  thousands stays sharp.
-* **sustained deviations** — when the recent days sit away from the level predicted before
-  them (a robust change-point test), the level before the change is kept for ``shift_days``
-  days, so every day of a holiday week or an outage is flagged ("sustained dip"; upwards a
-  "level shift"), and after that the new level is adopted.
+  linear scale.
+* **weekday seasonality** — the reference span's whole weeks, less their trend, are centred on
+  their own medians and each weekday's effect is a robust (Huber) mean over them, shrunk towards
+  none when it is not clearly larger than its own estimation noise.
+* **level, chosen by replay** — candidates are robust means of the last 1, 3, 7, 14 or 28
+  de-seasonalised values, flat or carried forward by their own trend (the change from the same
+  number of days before). Each is replayed over the reference span (every past day predicted from
+  the days before it; past outliers replaced by their neighbourhood's level first) and the one
+  with the smallest robust error wins: a long mean for a steady series (close to knowing the true
+  mean), a short or trended one for a smooth or wandering one.
+* **noise** — that winner's robust replay error, pooled across weekdays (a weekday whose errors run
+  wider or narrower gets its share, shrunk towards the pool), beyond each day's own sampling noise:
+  binomial over that day's denominator for a proportion, (1−m)(1+m)/d for signed ratios such as
+  NPS, a coefficient of variation of 1 per unit for other ratios, Poisson for counts — so a rate
+  over five users cannot alarm while one over thousands stays sharp. A short replay (a young
+  series) is shrunk towards the noise the lagged differences imply.
+* **sustained deviations** — the mean of the last c days against the level predicted before them,
+  for every c up to ``history_days``, compared with that same statistic at every earlier day
+  (so a trend or wandering does not count); beyond ``sensitivity`` it is a change. A dip keeps
+  being judged against the level before it for ``shift_days`` days, so every day of a holiday
+  week or an outage is flagged ("sustained dip"; a run upwards is a "level shift"), then the new
+  level is adopted; once the last days are back near the old level, the change is over.
 
 The score is the deviation of today's value from the expected one in standard deviations of
 the prediction (process and sampling noise, the weekday effect's estimation error; at least
@@ -404,13 +407,14 @@ def _sustained(steady: np.ndarray, model: _Level, process: np.ndarray, sampling:
                params: AnomalyParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Today's level and its error variance, with a recent change taken into account, and the run (signed days).
 
-    Only a flat level over a week or more holds on to what was normal. For each c up to
-    ``history_days``, the mean of the last c values less the level predicted before the first
-    of them, in standard errors; the most significant c beyond ``sensitivity`` is a change. If
-    the last days are back near the level before it, the change is over and that level stays;
-    a change younger than ``shift_days`` also keeps it (the run is still judged as a
-    deviation); an older one adopts the robust level of the days since. ``run`` is +c or −c
-    (the change's direction) while the change is young, else 0.
+    For each c up to ``history_days``: the mean of the last c values less the level predicted
+    before the first of them. The c where that shift is largest in standard errors is where a
+    change would have begun; it is a change when the shift stands out (beyond ``sensitivity``)
+    against the same statistic at every earlier day. A change younger than ``shift_days`` is a
+    run (``run`` = +c or −c, else 0); a flat level over a week or more keeps judging a dip
+    against the level before it, and keeps that level once the last days are back near it. An
+    older change is adopted: the robust level of the days since (for a trended level only a
+    clear step, which it would otherwise carry on as a slope).
     """
     n, h = steady.shape
     rows = np.arange(n)
@@ -440,14 +444,12 @@ def _sustained(steady: np.ndarray, model: _Level, process: np.ndarray, sampling:
     since = _huber(tail, np.sqrt(one)[:, None])
     latest = np.nanmean(np.where(np.arange(h) >= h - np.minimum(best_c, 2)[:, None], tail, np.nan), axis=1)
     over = np.abs(latest - before) < np.abs(latest - since)
-    # A flat level over a week or more is thrown by any change; the others follow one themselves, but a
-    # trend carries a clear step on (the step looks like a slope to it) until it is adopted.
     flat = ~model.trended & (model.window >= 7)
-    changed = (np.abs(best_t) > params.sensitivity) & (flat | (np.abs(best_t) > 2 * params.sensitivity))
-    adopted = changed & ~over & (best_c >= params.shift_days)
-    changed &= adopted | flat
-    young = changed & ~over & ~adopted
-    kept = (young & (best_t < 0)) | (changed & over)  # a dip holds on to the level before it; a rise does not
+    changed = np.abs(best_t) > params.sensitivity
+    adopted = changed & ~over & (best_c >= params.shift_days) & (flat | (np.abs(best_t) > 2 * params.sensitivity))
+    young = changed & ~over & (best_c < params.shift_days)
+    # A dip holds on to the level before it (a rise does not), and so does the end of a change.
+    kept = flat & ((young & (best_t < 0)) | (changed & over))
     level = np.where(kept, before, np.where(adopted, since, model.predicted[:, h]))
     error_var = np.where(adopted, model.error_var + one / best_c, model.error_var)
     run = np.where(young, np.sign(best_t) * best_c, 0).astype(int)
