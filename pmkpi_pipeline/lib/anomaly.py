@@ -307,7 +307,7 @@ def _fit(windows: dict, today: dict, params: AnomalyParams, ratio_kind: str | No
     steady = work - profile[:, position]  # de-seasonalised
 
     model = _chosen_level(steady, sampling, process, spread, params)
-    level, error_var, run = _sustained(steady, model, process, sampling, params)
+    level, error_var, change = _sustained(steady, model, process, sampling, params)
     if weekly:
         error_var = error_var * _weekday_factor(model.errors / np.sqrt(model.error_var[:, None] + sampling), position)
     center = level + profile[:, 0]
@@ -333,7 +333,7 @@ def _fit(windows: dict, today: dict, params: AnomalyParams, ratio_kind: str | No
         "lower": np.clip(scale.backward(center - reach), low, high),
         "upper": np.clip(scale.backward(center + reach), low, high),
         "score": score,
-        "run": run,
+        **change,
         "sampling": np.where(now > error_var, np.where(counts, "counts", "ratio"), ""),
         "denominator": today["denominator"],
     }
@@ -404,7 +404,7 @@ def _chosen_level(steady: np.ndarray, sampling: np.ndarray, process: np.ndarray,
 
 
 def _sustained(steady: np.ndarray, model: _Level, process: np.ndarray, sampling: np.ndarray,
-               params: AnomalyParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+               params: AnomalyParams) -> tuple[np.ndarray, np.ndarray, dict]:
     """Today's level and its error variance, with a recent change taken into account, and the run (signed days).
 
     For each c up to ``history_days``: the mean of the last c values less the level predicted
@@ -453,7 +453,7 @@ def _sustained(steady: np.ndarray, model: _Level, process: np.ndarray, sampling:
     level = np.where(kept, before, np.where(adopted, since, model.predicted[:, h]))
     error_var = np.where(adopted, model.error_var + one / best_c, model.error_var)
     run = np.where(young, np.sign(best_t) * best_c, 0).astype(int)
-    return level, error_var, run
+    return level, error_var, {"run": run, "held": kept & young, "shifted": np.where(adopted, best_c, 0)}
 
 
 def _weekday_factor(standardised: np.ndarray, position: np.ndarray) -> np.ndarray:
@@ -632,18 +632,19 @@ def _verdict(i: int, day: date, fit: dict, params: AnomalyParams) -> Verdict:
         notes.append(f"range set by sampling noise at denominator {fit['denominator'][i]:g}")
     elif fit["sampling"][i] == "counts":
         notes.append("range set by Poisson noise of counts")
-    run = int(fit["run"][i])
-    since = (day - timedelta(days=abs(run))).isoformat()
+    run, shifted = int(fit["run"][i]), int(fit["shifted"][i])
+    since = (day - timedelta(days=abs(run) or shifted)).isoformat()
     kind = "normal"
-    if status == "anomaly":
-        if run and (run > 0) == (score > 0):
-            kind = "level shift" if run > 0 else "sustained dip"
-            notes.append(f"day {abs(run) + 1} away from the level before {since}; "
-                         f"taken as the new level after {params.shift_days} days")
-        else:
-            kind = "spike" if score > 0 else "drop"
-    elif run:
+    if status == "anomaly" and run and (run > 0) == (score > 0):
+        kind = "level shift" if run > 0 else "sustained dip"
+        notes.append(f"day {abs(run) + 1} away from the level before {since}; "
+                     f"taken as the new level after {params.shift_days} days")
+    elif status == "anomaly":
+        kind = "spike" if score > 0 else "drop"
+    elif fit["held"][i]:
         notes.append(f"judged against the level before {since}")
+    if shifted:
+        notes.append(f"level shift on {since} taken as the new level")
     model = "weekly-seasonal" if params.seasonality == "weekly" else "non-seasonal"
     suffix = f" ({'; '.join(notes)})" if notes else ""
     rule = f"{model} robust z {test}{suffix}" + (f": {kind}" if status == "anomaly" else "")
