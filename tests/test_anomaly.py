@@ -189,7 +189,7 @@ def test_metadata_is_json_safe_and_rounded():
     v = assess_series(series(values), PARAMS)[50]
     meta = v.metadata()
     assert json.loads(json.dumps(meta)) == meta
-    fields = {"date", "status", "verdict", "value", "expected", "lower", "upper", "score", "history_size", "rule"}
+    fields = {"date", "status", "kind", "value", "expected", "lower", "upper", "score", "history_size", "rule"}
     assert set(meta) == fields
     assert meta["date"] == "2025-02-25"
     assert meta["value"] == 1234.57

@@ -145,7 +145,7 @@ class Verdict:
         return {
             "date": self.date.isoformat(),
             "status": self.status,
-            "verdict": self.kind,
+            "kind": self.kind,
             "value": _significant(self.value),
             "expected": _significant(self.expected),
             "lower": _significant(self.lower),
