@@ -306,11 +306,18 @@ def _fit(windows: dict, today: dict, params: AnomalyParams, ratio_kind: str | No
         profile, profile_var = effects, np.zeros(n)
     steady = work - profile[:, position]  # de-seasonalised
 
-    model = _chosen_level(steady, sampling, process, spread, params)
+    # Counts vary beyond Poisson in proportion to their square (negative binomial): the process
+    # variance of each column scales with its expected value squared, relative to the typical one.
+    typical = np.nanmedian(np.where(usable, fitted, np.nan), axis=1)
+    linear_counts = (counts & ~log)[:, None]
+    weight = np.where(linear_counts, np.nan_to_num((fitted / typical[:, None]) ** 2, nan=1.0), 1.0)
+    model = _chosen_level(steady, sampling, process, spread, params, weight)
     level, error_var, change = _sustained(steady, model, process, sampling, params)
     if weekly:
-        error_var = error_var * _weekday_factor(model.errors / np.sqrt(model.error_var[:, None] + sampling), position)
+        error_var = error_var * _weekday_factor(model.errors / np.sqrt(model.error_var[:, None] * weight + sampling),
+                                                position)
     center = level + profile[:, 0]
+    error_var = np.where(linear_counts[:, 0], error_var * np.nan_to_num((center / typical) ** 2, nan=1.0), error_var)
 
     expected = scale.backward(center)
     now = _sampling_variance(expected, today["denominator"], ratio_kind, unit, counts)
@@ -354,7 +361,7 @@ class _Level:
 
 
 def _chosen_level(steady: np.ndarray, sampling: np.ndarray, process: np.ndarray, spread: np.ndarray,
-                  params: AnomalyParams) -> _Level:
+                  params: AnomalyParams, weight: np.ndarray) -> _Level:
     """The level model whose replay over the reference span predicts best.
 
     Candidates are robust means of the last 1 … 28 values, flat or extended by their own trend;
@@ -392,7 +399,7 @@ def _chosen_level(steady: np.ndarray, sampling: np.ndarray, process: np.ndarray,
                       np.where(better, k, best.window), np.where(better, trended, best.trended), best.error_var)
     replayed = np.isfinite(lowest)
     variance = _process_variance(chosen_errors, np.where(np.isnan(chosen_errors), np.nan, sampling),
-                                 _robust_sd(chosen_errors) ** 2, copies=1)
+                                 _robust_sd(chosen_errors) ** 2, copies=1, weight=weight)
     # A short replay (a young series) is shrunk towards what the lagged differences' noise implies for this
     # window, as if half the missing errors up to _FULL_REPLAY had been seen too: it cannot claim a lucky small noise.
     seen = (~np.isnan(chosen_errors)).sum(axis=1)
@@ -521,18 +528,21 @@ def _robust_sd(x: np.ndarray) -> np.ndarray:
     return np.nan_to_num(np.where(rough > 0, refined, rough))
 
 
-def _process_variance(diffs: np.ndarray, pair_sampling: np.ndarray, ceiling: np.ndarray, copies: int) -> np.ndarray:
-    """Per row, the process variance σ² that, added ``copies`` times to each difference's own
-    sampling variance, gives the differences a robust standard deviation of 1 once standardised
-    (bisection between 0 and ``ceiling``). Without sampling variance this is ``ceiling`` itself."""
-    process = ceiling.copy()
-    rows = np.flatnonzero(np.nan_to_num(pair_sampling).any(axis=1))
+def _process_variance(diffs: np.ndarray, pair_sampling: np.ndarray, ceiling: np.ndarray, copies: int,
+                      weight: np.ndarray | float = 1.0) -> np.ndarray:
+    """Per row, the process variance σ² that, added ``copies`` times (× each column's ``weight``) to
+    each difference's own sampling variance, gives the differences a robust standard deviation of 1
+    once standardised (bisection between 0 and ``ceiling``). Without sampling variance and weights
+    this is ``ceiling`` itself."""
+    weight = np.broadcast_to(weight, diffs.shape)
+    process = ceiling / np.clip(np.nan_to_num(_nanmedian(np.where(np.isnan(diffs), np.nan, weight)), nan=1.0), 0.05, 1)
+    rows = np.flatnonzero(np.nan_to_num(pair_sampling).any(axis=1) | (weight != 1).any(axis=1))
     if rows.size:
-        diffs, pair_sampling = diffs[rows], pair_sampling[rows]
+        diffs, pair_sampling, weight = diffs[rows], np.nan_to_num(pair_sampling[rows]), weight[rows]
         low, high = np.zeros(rows.size), process[rows].copy()
         for _ in range(_BISECTIONS):
             middle = (low + high) / 2
-            too_small = _robust_sd(diffs / np.sqrt(pair_sampling + copies * middle[:, None])) > 1
+            too_small = _robust_sd(diffs / np.sqrt(pair_sampling + copies * middle[:, None] * weight)) > 1
             low, high = np.where(too_small, middle, low), np.where(too_small, high, middle)
         process[rows] = (low + high) / 2
     return process
