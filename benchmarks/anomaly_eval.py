@@ -18,8 +18,9 @@ a second table gives the recall per size bin over 2.5–6 sd. Days labelled "ign
 
 Generator A (:mod:`anomaly_series_a`) is what the detector was tuned on; generator B
 (:mod:`anomaly_series_b`, other noise families, weekly profiles, trends and anomaly shapes) is
-the honest one. Both are ours, so try a generator written by someone else before trusting the
-numbers: series of the shape ``pmkpi detect`` reads can be judged with it directly.
+the honest one — though its failures were looked at while the detector was being fixed, so it is
+not untouched either. Both are ours, so try a generator written by someone else before trusting
+the numbers: series of the shape ``pmkpi detect`` reads can be judged with it directly.
 
 Usage: ``python benchmarks/anomaly_eval.py [--seed N] [--series-per-kind N]`` (defaults: seed
 20250613, 30 series per kind; A's series are 180 days, B's 150). Deterministic for a seed. Exits 0
