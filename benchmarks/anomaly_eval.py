@@ -1,54 +1,32 @@
-"""Evaluation harness for the KPI anomaly detector (``pmkpi_pipeline.lib.anomaly``).
+"""Evaluation of the KPI anomaly check against a ceiling and a floor, on two independent generators.
 
-Generates labelled daily series from a seed, runs our detector with its default
-parameters and a baseline mirroring Elementary's default anomaly test (mean ± 3 sample
-standard deviations of the previous 14 points, no seasonality, a zero deviation scores 0),
-and prints precision, recall and false-alarm rate per series kind for both.
+Each labelled series (:mod:`anomaly_cases`) is judged three ways, every day from the days before it:
 
-Series kinds (all start on a Monday; the level, noise and weekday pattern are drawn per series):
+* **ours** — the ``<kpi>_anomaly`` check's own code path (``anomaly_verdicts`` with the catalog KPI
+  the series is shaped like, default settings), the one ``pmkpi detect`` runs;
+* **oracle** — the ceiling: knows each day's true normal value and noise sd, flags
+  ``|value − normal| / sd`` above the same threshold (``PMKPI_ANOMALY_SENSITIVITY``, 3.25);
+* **baseline** — the floor, Elementary's default test: ``|value − mean| > 3 × sd`` of the
+  previous 14 values, no seasonality.
 
-* ``seasonal``      — daily sessions: weekday pattern with a weekend dip to 45–80 %,
-  log-normal noise of 4–8 %.
-* ``trending``      — the same with growth or decline of 0.2–0.6 % a day that changes rate
-  half-way (a kink), so the history's trend is not the future's.
-* ``noisy``         — average session duration: heavy-tailed (Student t, 4 dof), mildly
-  autocorrelated (AR(1), ρ 0–0.4) noise with a robust sd of 6–12 %, weak weekday pattern.
-* ``small_count``   — a conversion rate in percent over daily users (numerator and
-  denominator given): 150–500 users on weekdays, 30–60 % of that at weekends, and on ~4 %
-  of days only 2–12 users (a partial day); a base rate of 12–35 %, binomial noise with
-  5 % over-dispersion.
-* ``zero_inflated`` — daily demo requests: Poisson counts of 1.5–5 on weekdays, 3–30 % of
-  that at weekends, 5–20 % of days forced to zero.
-* ``level_shift``   — ``seasonal`` sessions with one or two permanent steps of +30–70 % or
-  −30–70 % (onsets at least 35 days apart).
+Anomalies are 2.5–6 sd of the day's true noise (Poisson, negative-binomial or binomial sd for
+counts and rates). Per kind and overall the tables give precision (flagged anomaly days / flagged
+scored days), recall (flagged anomaly days / anomaly days), the false-alarm rate (flagged clean
+days / clean days) and F1, on the anomalies of 2.5–5 sd (larger ones neither hits nor misses);
+a second table gives the recall per size bin over 2.5–6 sd. Days labelled "ignored" (the
+28-day warm-up, the days right after a level shift) count for nothing.
 
-Injected anomalies — 3–6 spikes or drops per 180 days at known days after the warm-up, at
-least 3 days apart and clear of level-shift onsets — are realistic breaks, not subtle ones:
+Generator A (:mod:`anomaly_series_a`) is what the detector was tuned on; generator B
+(:mod:`anomaly_series_b`, other noise families, weekly profiles, trends and anomaly shapes) is
+the honest one — though its failures were looked at while the detector was being fixed, so it is
+not untouched either. Both are ours, so try a generator written by someone else before trusting
+the numbers: series of the shape ``pmkpi detect`` reads can be judged with it directly.
 
-* the day's value is multiplied by 1 + (40–80 %) or 1 − (40–80 %), or moved by 5 robust
-  standard deviations of the series' noise if that is larger (a drop stops at −95 %);
-* ``small_count``: the day's rate is set to the base rate ± 5–8 binomial standard
-  deviations at that day's denominator (a drop may hit 0 %), on days with at least the
-  median denominator, where a break is visible at all;
-* ``zero_inflated``: spikes only, adding 5–8 × √(weekday mean) requests (a drop of a count
-  of about 3 is not detectable).
-
-Labels, per day:
-
-* anomaly — an injected spike or drop day, or the first day of a level shift;
-* ignored — the first 28 days (the detector's default history, the warm-up) and the 6 days
-  after a level-shift onset (an alarm there is the detector still adapting: counted as
-  neither a hit nor a false alarm);
-* clean — every other day, including days right after a spike and from the 7th day after a
-  level shift onwards (the new normal): alarms there are false alarms.
-
-Recall = flagged anomaly days / anomaly days; precision = flagged anomaly days / flagged
-scored days; false-alarm rate = flagged clean days / clean days.
-
-Usage: ``python benchmarks/anomaly_eval.py [--seed N] [--series-per-kind N] [--days N]``
-(defaults: seed 20240101, 30 series per kind, 180 days). Deterministic for a seed. Exits 0
-when our detector meets the targets on the whole suite (recall >= 0.9, false-alarm rate
-<= 2 %, precision and recall above the baseline's), 1 otherwise.
+Usage: ``python benchmarks/anomaly_eval.py [--seed N] [--series-per-kind N]`` (defaults: seed
+20250613, 30 series per kind; A's series are 180 days, B's 150). Deterministic for a seed. Exits 0
+when, on each generator and anomalies of 2.5–5 sd, our overall recall is at least 0.5 at a
+false-alarm rate of at most 1 % with precision at least 0.7, small-count precision is at least
+0.5 and our F1 beats the baseline's on every kind; 1 otherwise.
 """
 
 from __future__ import annotations
@@ -56,261 +34,142 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from dataclasses import dataclass
-from datetime import date, timedelta
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+warnings.filterwarnings("ignore", message=".*(preview|beta).*", module="dagster|pmkpi_pipeline")  # the checks module
 
-from pmkpi_pipeline.lib.anomaly import AnomalyParams, assess_series
+import anomaly_series_a  # noqa: E402
+import anomaly_series_b  # noqa: E402
+from anomaly_cases import ANOMALY, CLEAN, IGNORED, KINDS, Case  # noqa: E402
 
-KINDS = ("seasonal", "trending", "noisy", "small_count", "zero_inflated", "level_shift")
-START = date(2024, 1, 1)  # a Monday: weekday of day i is i % 7
-WARMUP = 28  # days not scored: the detector's default history
-GRACE = 7  # a level shift's onset is an anomaly; its next GRACE - 1 days are not scored
-MIN_GAP = 3  # days between injected events
-MIN_DAYS = WARMUP + 30
-T4_ROBUST_SD = 1.0986  # 1.4826 × MAD of a Student t with 4 degrees of freedom
-ANOMALY, CLEAN, IGNORED = 1, 0, -1
+from pmkpi_pipeline.defs.kpis.catalog import BY_ID  # noqa: E402
+from pmkpi_pipeline.defs.kpis.checks import anomaly_params, anomaly_verdicts  # noqa: E402
 
-
-@dataclass
-class Case:
-    """One labelled series: the detector's input frame and a label per day."""
-
-    kind: str
-    frame: pd.DataFrame
-    labels: np.ndarray
+DETECTORS = ("ours", "oracle", "baseline")
+BINS = ((2.5, 3.5), (3.5, 4.5), (4.5, 5.0), (5.0, 6.0))
+BAR_MAX_SIZE = 5.0
+GENERATORS = {"A (tuned on)": (anomaly_series_a.generate, 180), "B (held out)": (anomaly_series_b.generate, 150)}
 
 
-def robust_sd(x: np.ndarray) -> float:
-    """1.4826 × median absolute deviation."""
-    return float(1.4826 * np.median(np.abs(x - np.median(x))))
+def ours(case: Case) -> np.ndarray:
+    """The anomaly check's verdicts, as ``pmkpi detect`` gives them."""
+    return np.array([v.status == "anomaly" for v in anomaly_verdicts(BY_ID[case.kpi], case.frame)])
 
 
-def weekday_pattern(rng: np.random.Generator, weekend: tuple[float, float]) -> np.ndarray:
-    """Multipliers for Monday..Sunday: small weekday differences, a weekend dip."""
-    pattern = 1 + rng.normal(0, 0.04, 7)
-    pattern[5:] = rng.uniform(*weekend, 2)
-    return pattern
+def oracle(case: Case) -> np.ndarray:
+    """|deviation from the true normal value| / true sd above the check's own threshold."""
+    threshold = anomaly_params(BY_ID[case.kpi]).sensitivity
+    return np.nan_to_num(np.abs(case.oracle)) > threshold
 
 
-def event_days(rng: np.random.Generator, days: int, count: int, blocked: set[int]) -> list[int]:
-    """``count`` random days after the warm-up, MIN_GAP apart and not in ``blocked``."""
-    chosen: list[int] = []
-    for day in rng.permutation(np.arange(WARMUP + 7, days)):
-        if len(chosen) == count:
-            break
-        if day not in blocked and all(abs(day - c) >= MIN_GAP for c in chosen):
-            chosen.append(int(day))
-    return sorted(chosen)
-
-
-def point_count(rng: np.random.Generator, days: int) -> int:
-    """3–6 spikes/drops per 180 days."""
-    return max(1, round(rng.integers(3, 7) * days / 180))
-
-
-def relative_jump(rng: np.random.Generator, sd: float, sign: int) -> float:
-    """A log-scale jump: ±(40–80 %) or 5 robust standard deviations, whichever is larger."""
-    if sign > 0:
-        return max(np.log1p(rng.uniform(0.4, 0.8)), 5 * sd)
-    return max(min(np.log1p(-rng.uniform(0.4, 0.8)), -5 * sd), np.log(0.05))
-
-
-def multiplicative(rng: np.random.Generator, days: int, kind: str) -> tuple[pd.DataFrame, np.ndarray]:
-    """Seasonal, trending, noisy and level-shift series: a product of level, trend, weekday
-    pattern, steps and noise, with spikes and drops multiplied in."""
-    t = np.arange(days)
-    labels = np.full(days, CLEAN)
-    labels[:WARMUP] = IGNORED
-    if kind == "noisy":
-        pattern = weekday_pattern(rng, (0.85, 1.0))
-        rho, scale = rng.uniform(0.0, 0.4), rng.uniform(0.06, 0.12)
-        innovations = rng.standard_t(4, days) * scale / T4_ROBUST_SD * np.sqrt(1 - rho**2)
-        noise = np.zeros(days)
-        for i in range(days):
-            noise[i] = rho * noise[i - 1] + innovations[i] if i else innovations[i] / np.sqrt(1 - rho**2)
-        level = rng.uniform(60, 240)
-    else:
-        pattern = weekday_pattern(rng, (0.45, 0.8))
-        noise = rng.normal(0, rng.uniform(0.04, 0.08), days)
-        level = rng.uniform(300, 5000)
-    log_value = np.log(level) + np.log(pattern[t % 7]) + noise
-    if kind == "trending":
-        kink = days // 2
-        first, second = rng.choice([-1, 1]) * rng.uniform(0.002, 0.006, 2)
-        log_value += np.where(t < kink, first * t, first * kink + second * (t - kink))
-    blocked: set[int] = set()
-    if kind == "level_shift":
-        onsets = [int(rng.integers(WARMUP + 14, max(days // 2, WARMUP + 15)))]
-        if rng.random() < 0.5 and onsets[0] + 35 < days - 21:
-            onsets.append(int(rng.integers(onsets[0] + 35, days - 21)))
-        for onset in onsets:
-            step = rng.choice([-1, 1]) * rng.uniform(0.3, 0.7)
-            log_value[onset:] += np.log1p(step)
-            labels[onset] = ANOMALY
-            labels[onset + 1 : onset + GRACE] = IGNORED
-            blocked |= set(range(onset - MIN_GAP + 1, onset + GRACE + 1))
-    sd = robust_sd(noise)
-    for day in event_days(rng, days, point_count(rng, days), blocked):
-        log_value[day] += relative_jump(rng, sd, int(rng.choice([-1, 1])))
-        labels[day] = ANOMALY
-    value = np.exp(log_value)
-    value = np.round(value, 1) if kind == "noisy" else np.round(value)
-    return frame_of(value), labels
-
-
-def small_count(rng: np.random.Generator, days: int) -> tuple[pd.DataFrame, np.ndarray]:
-    """A conversion rate (percent) over small daily user counts."""
-    t = np.arange(days)
-    labels = np.full(days, CLEAN)
-    labels[:WARMUP] = IGNORED
-    users = rng.poisson(rng.uniform(150, 500) * weekday_pattern(rng, (0.3, 0.6))[t % 7]).astype(float)
-    partial = rng.random(days) < 0.04
-    users[partial] = rng.integers(2, 13, partial.sum())
-    base = rng.uniform(0.12, 0.35)
-    rate = np.clip(base * np.exp(rng.normal(0, 0.05, days)), 0, 1)
-    quiet_days = set(np.flatnonzero(users < np.median(users)).tolist())
-    for day in event_days(rng, days, point_count(rng, days), quiet_days):
-        sd = np.sqrt(base * (1 - base) / users[day])
-        rate[day] = np.clip(base + rng.choice([-1, 1]) * rng.uniform(5, 8) * sd, 0, 1)
-        labels[day] = ANOMALY
-    converted = rng.binomial(users.astype(int), rate).astype(float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        value = np.where(users > 0, 100 * converted / users, np.nan)
-    return frame_of(value, converted, users), labels
-
-
-def zero_inflated(rng: np.random.Generator, days: int) -> tuple[pd.DataFrame, np.ndarray]:
-    """Daily counts, mostly small, many zeros; spikes only."""
-    t = np.arange(days)
-    labels = np.full(days, CLEAN)
-    labels[:WARMUP] = IGNORED
-    weekday_mean = rng.uniform(1.5, 5)
-    pattern = weekday_pattern(rng, (0.03, 0.3))
-    counts = rng.poisson(weekday_mean * pattern[t % 7]) * (rng.random(days) >= rng.uniform(0.05, 0.2))
-    counts = counts.astype(float)
-    for day in event_days(rng, days, point_count(rng, days), set()):
-        counts[day] += np.ceil(rng.uniform(5, 8) * np.sqrt(weekday_mean))
-        labels[day] = ANOMALY
-    return frame_of(counts), labels
-
-
-def frame_of(
-    value: np.ndarray, numerator: np.ndarray | None = None, denominator: np.ndarray | None = None
-) -> pd.DataFrame:
-    """The detector's input frame for a series starting on START."""
-    nan = np.full(len(value), np.nan)
-    return pd.DataFrame(
-        {
-            "date": [START + timedelta(days=i) for i in range(len(value))],
-            "value": value,
-            "numerator": nan if numerator is None else numerator,
-            "denominator": nan if denominator is None else denominator,
-        }
-    )
-
-
-def generate_suite(seed: int, per_kind: int, days: int) -> list[Case]:
-    """``per_kind`` labelled series of ``days`` days for every kind, deterministic for ``seed``."""
-    cases = []
-    for k, kind in enumerate(KINDS):
-        for i in range(per_kind):
-            rng = np.random.default_rng([seed, k, i])
-            if kind == "small_count":
-                frame, labels = small_count(rng, days)
-            elif kind == "zero_inflated":
-                frame, labels = zero_inflated(rng, days)
-            else:
-                frame, labels = multiplicative(rng, days, kind)
-            cases.append(Case(kind, frame, labels))
-    return cases
-
-
-def ours(frame: pd.DataFrame) -> np.ndarray:
-    """Our detector's alarms (default parameters)."""
-    return np.array([v.status == "anomaly" for v in assess_series(frame, AnomalyParams())])
-
-
-def baseline(frame: pd.DataFrame) -> np.ndarray:
-    """Elementary's default: |value − mean| > 3 × sample sd of the previous 14 points."""
-    points = frame["value"].dropna()
+def baseline(case: Case) -> np.ndarray:
+    """Elementary's default: |value − mean| > 3 × sample sd of the previous 14 values."""
+    points = case.frame["value"].dropna()
     previous = points.shift(1).rolling(14, min_periods=14)
     mean, sd = previous.mean(), previous.std(ddof=1)
     score = ((points - mean) / sd).where(sd > 0, 0.0)
-    flags = pd.Series(False, index=frame.index)
+    flags = pd.Series(False, index=case.frame.index)
     flags[points.index] = (score.abs() > 3).to_numpy()
     return flags.to_numpy()
 
 
-def rates(flags: np.ndarray, labels: np.ndarray) -> tuple[float, float, float]:
-    """Precision, recall and false-alarm rate of ``flags`` against ``labels``."""
-    hits = np.sum(flags & (labels == ANOMALY))
-    false = np.sum(flags & (labels == CLEAN))
+def judge(cases: list[Case]) -> dict:
+    """Per kind: labels, sizes and each detector's flags, every series concatenated."""
+    pooled = {kind: {"labels": [], "size": [], **{d: [] for d in DETECTORS}} for kind in KINDS}
+    for case in cases:
+        entry = pooled[case.kind]
+        entry["labels"].append(case.labels)
+        entry["size"].append(case.size)
+        for name, detector in zip(DETECTORS, (ours, oracle, baseline), strict=True):
+            entry[name].append(detector(case))
+    return {kind: {key: np.concatenate(parts) for key, parts in entry.items()} for kind, entry in pooled.items()}
+
+
+def within(entry: dict, max_size: float) -> np.ndarray:
+    """The labels with anomalies of ``max_size`` sd or more set aside (neither hits nor misses)."""
+    return np.where((entry["labels"] == ANOMALY) & (entry["size"] >= max_size), IGNORED, entry["labels"])
+
+
+def rates(flags: np.ndarray, labels: np.ndarray) -> dict:
+    """Precision, recall, false-alarm rate and F1 of ``flags`` against ``labels``."""
+    hits, false = np.sum(flags & (labels == ANOMALY)), np.sum(flags & (labels == CLEAN))
     precision = hits / (hits + false) if hits + false else float("nan")
-    return precision, hits / np.sum(labels == ANOMALY), false / np.sum(labels == CLEAN)
+    recall = hits / max(np.sum(labels == ANOMALY), 1)
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
+    return {"P": precision, "R": recall, "FAR": false / max(np.sum(labels == CLEAN), 1), "F1": f1}
 
 
-def print_table(labels: dict, flags: dict) -> dict:
-    """Print precision, recall and false-alarm rate per kind and overall for each detector;
-    return the overall ``(precision, recall, false-alarm rate)`` per detector."""
-    header = (
-        f"{'kind':<14}{'anomalies':>10}{'clean':>7}   "
-        f"{'ours P':>7}{'R':>7}{'FAR':>7}   {'baseline P':>11}{'R':>7}{'FAR':>7}"
-    )
+def merged(judged: dict, kinds: tuple[str, ...]) -> dict:
+    return {key: np.concatenate([judged[k][key] for k in kinds]) for key in judged[kinds[0]]}
+
+
+def kind_table(judged: dict) -> dict:
+    """Print precision, recall, false alarms and F1 per kind and overall (anomalies up to 5 sd); return the rates."""
+    header = f"{'kind':<12}{'anom':>5}{'clean':>6} " + "".join(
+        f" | {name:<8}{'P':>6}{'R':>6}{'FAR':>7}{'F1':>6}" for name in DETECTORS)
     print(header)
     print("-" * len(header))
-    overall = {}
+    table = {}
     for kind in (*KINDS, "all"):
-        kinds = KINDS if kind == "all" else (kind,)
-        truth = np.concatenate([series for k in kinds for series in labels[k]])
-        row = {
-            name: rates(np.concatenate([series for k in kinds for series in by_kind[k]]), truth)
-            for name, by_kind in flags.items()
-        }
-        if kind == "all":
-            print("-" * len(header))
-            overall = row
-        (op, orc, ofar), (bp, brc, bfar) = row["ours"], row["baseline"]
-        print(
-            f"{kind:<14}{np.sum(truth == ANOMALY):>10}{np.sum(truth == CLEAN):>7}   "
-            f"{op:>7.3f}{orc:>7.3f}{ofar:>7.2%}   {bp:>11.3f}{brc:>7.3f}{bfar:>7.2%}"
-        )
-    return overall
+        entry = merged(judged, KINDS if kind == "all" else (kind,))
+        labels = within(entry, BAR_MAX_SIZE)
+        table[kind] = {name: rates(entry[name], labels) for name in DETECTORS}
+        cells = "".join(f" | {'':<8}{r['P']:>6.3f}{r['R']:>6.3f}{r['FAR']:>7.2%}{r['F1']:>6.3f}"
+                        for r in table[kind].values())
+        print(f"{kind:<12}{np.sum(labels == ANOMALY):>5}{np.sum(labels == CLEAN):>6} {cells}")
+    return table
+
+
+def bin_table(judged: dict) -> None:
+    """Print the recall of each detector per anomaly size bin (all kinds), and over 2.5–6 sd."""
+    entry = merged(judged, KINDS)
+    anomalous = entry["labels"] == ANOMALY
+    print(f"\n{'size (sd)':<12}{'anom':>5}" + "".join(f"{name + ' R':>12}" for name in DETECTORS))
+    for low, high in (*BINS, (BINS[0][0], BINS[-1][1])):
+        days = anomalous & (entry["size"] >= low) & (entry["size"] < high + (high == BINS[-1][1]))
+        recalls = "".join(f"{np.mean(entry[name][days]) if days.any() else float('nan'):>12.3f}" for name in DETECTORS)
+        print(f"{f'{low:g}–{high:g}':<12}{np.sum(days):>5}{recalls}")
+
+
+def bar(table: dict) -> list[tuple[str, bool]]:
+    """The issue's must-show conditions, each with whether it holds."""
+    overall = table["all"]["ours"]
+    checks = [(f"overall recall {overall['R']:.3f} >= 0.5", overall["R"] >= 0.5),
+              (f"false alarms {overall['FAR']:.2%} <= 1%", overall["FAR"] <= 0.01),
+              (f"precision {overall['P']:.3f} >= 0.7", overall["P"] >= 0.7),
+              (f"small-count precision {table['small_count']['ours']['P']:.3f} >= 0.5",
+               table["small_count"]["ours"]["P"] >= 0.5)]
+    for kind in KINDS:
+        ours_f1, base_f1 = table[kind]["ours"]["F1"], table[kind]["baseline"]["F1"]
+        checks.append((f"{kind} F1 {ours_f1:.3f} > baseline {base_f1:.3f}", ours_f1 > base_f1))
+    return checks
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the suite, print the comparison table, return 0 if the targets are met."""
+    """Judge both generators' suites, print the tables, return 0 when the bar is met on both."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seed", type=int, default=20240101)
+    parser.add_argument("--seed", type=int, default=20250613)
     parser.add_argument("--series-per-kind", type=int, default=30)
-    parser.add_argument("--days", type=int, default=180)
     args = parser.parse_args(argv)
-    if args.days < MIN_DAYS or args.series_per_kind < 1:
-        parser.error(f"--days must be at least {MIN_DAYS} and --series-per-kind at least 1")
-
-    started = time.perf_counter()
-    labels: dict = {kind: [] for kind in KINDS}
-    flags: dict = {name: {kind: [] for kind in KINDS} for name in ("ours", "baseline")}
-    for case in generate_suite(args.seed, args.series_per_kind, args.days):
-        labels[case.kind].append(case.labels)
-        flags["ours"][case.kind].append(ours(case.frame))
-        flags["baseline"][case.kind].append(baseline(case.frame))
-
-    print(f"seed={args.seed} series-per-kind={args.series_per_kind} days={args.days}")
-    overall = print_table(labels, flags)
-    (precision, recall, false_alarms), (base_precision, base_recall, _) = overall["ours"], overall["baseline"]
-    met = recall >= 0.9 and false_alarms <= 0.02 and precision > base_precision and recall > base_recall
-    print(
-        f"\ntargets (all kinds): recall {recall:.3f} >= 0.9, false alarms {false_alarms:.2%} <= 2%, "
-        f"precision {precision:.3f} > baseline {base_precision:.3f}, "
-        f"recall {recall:.3f} > baseline {base_recall:.3f}: {'met' if met else 'NOT met'}"
-        f"   ({time.perf_counter() - started:.1f} s)"
-    )
+    if args.series_per_kind < 1:
+        parser.error("--series-per-kind must be at least 1")
+    met = True
+    for name, (generate, days) in GENERATORS.items():
+        started = time.perf_counter()
+        judged = judge(generate(args.seed, args.series_per_kind, days))
+        print(f"\n=== generator {name}: seed={args.seed}, {args.series_per_kind} series per kind, {days} days; "
+              f"anomalies of 2.5–5 sd ===")
+        table = kind_table(judged)
+        bin_table(judged)
+        checks = bar(table)
+        met &= all(ok for _, ok in checks)
+        print("\nbar: " + "; ".join(f"{text} {'ok' if ok else 'NOT MET'}" for text, ok in checks)
+              + f"   ({time.perf_counter() - started:.1f} s)")
     return 0 if met else 1
 
 

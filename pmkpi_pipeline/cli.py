@@ -1,9 +1,10 @@
-"""``pmkpi``: the command line — demo, sandbox, backfill, report, sql and dashboard.
+"""``pmkpi``: the command line — demo, sandbox, backfill, report, sql, dashboard and detect.
 
 ``demo`` and ``sandbox`` are the only commands that know about the sandbox: they generate the
 demo company, start its servers and export the ``PMKPI_*`` settings that point the pipeline at
 them. ``backfill`` and ``report`` work against whatever those settings name; ``sql`` prints the
-query that computes one KPI, to run against the warehouse; ``dashboard`` writes the HTML dashboard.
+query that computes one KPI, to run against the warehouse; ``dashboard`` writes the HTML dashboard; ``detect``
+judges series from a CSV with the anomaly check.
 """
 
 from __future__ import annotations
@@ -273,6 +274,27 @@ def cmd_sql(args) -> int:
     return 0
 
 
+def cmd_detect(args) -> int:
+    """Judge every day of every series in IN.csv as its ``<kpi>_anomaly`` check would; write OUT.csv."""
+    from pathlib import Path
+
+    from .defs.kpis.catalog import BY_ID
+    from .defs.kpis.checks import anomaly_verdicts
+    from .lib.detect_csv import DetectInputError, judge_series, read_series, write_verdicts
+    from .lib.settings import load_settings
+
+    overrides = load_settings().anomaly_overrides()
+    try:
+        series = read_series(Path(args.input), BY_ID)
+    except (DetectInputError, OSError, UnicodeDecodeError) as exc:
+        print(f"pmkpi detect: {exc}", file=sys.stderr)
+        return 2
+    rows = judge_series(series, lambda kpi, frame: anomaly_verdicts(BY_ID[kpi], frame, overrides))
+    write_verdicts(Path(args.out), rows)
+    _say(f"{len(series)} series, {len(rows)} days, {sum(r['flagged'] == 'true' for r in rows)} flagged → {args.out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``pmkpi`` command."""
     parser = argparse.ArgumentParser(prog="pmkpi", description=__doc__.splitlines()[0])
@@ -314,6 +336,10 @@ def main(argv: list[str] | None = None) -> int:
                            "$PMKPI_DATA_DIR/dashboard.html)")
     dashboard.add_argument("--date", help="the day to show, YYYY-MM-DD (default: the last day with KPI rows)")
     dashboard.set_defaults(func=cmd_dashboard)
+    detect = sub.add_parser("detect", help="judge each day of the series in a CSV as the <kpi>_anomaly check would")
+    detect.add_argument("input", metavar="IN.csv", help="columns series,kpi,date,value,numerator,denominator")
+    detect.add_argument("--out", required=True, metavar="OUT.csv", help="columns series,date,flagged,lower,upper,score")
+    detect.set_defaults(func=cmd_detect)
     args = parser.parse_args(argv)
     import warnings
 

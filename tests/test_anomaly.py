@@ -79,8 +79,9 @@ def test_outlier_in_history_masks_nothing_and_raises_no_later_alarms():
     values[40] *= 4  # one bad day
     values[55] *= 1.6  # a real spike 15 days later
     verdicts = assess_series(series(values), PARAMS)
-    flagged = [i for i, v in enumerate(verdicts) if v.status == "anomaly"]
+    flagged = [i for i, v in enumerate(verdicts) if v.status == "anomaly" and i >= 28]
     assert flagged == [40, 55]
+    assert [verdicts[i].kind for i in flagged] == ["spike", "spike"]
     after = verdicts[43]  # the Wednesday after the bad Saturday
     assert 950 < after.expected < 1050 and after.upper < 1300
 
@@ -89,9 +90,13 @@ def test_level_shift_alarms_at_onset_then_adapts_within_a_week():
     values = traffic(days=98)
     values[49:] = np.round(values[49:] * 0.5)  # traffic halves for good on day 49
     verdicts = assess_series(series(values), PARAMS)
-    flagged = [i for i, v in enumerate(verdicts) if v.status == "anomaly"]
+    flagged = [i for i, v in enumerate(verdicts) if v.status == "anomaly" and i >= 28]
     assert flagged[0] == 49
     assert all(49 <= i < 56 for i in flagged)
+    # Every day of the first week is flagged, named as a dip that lasts; then the new level is adopted.
+    assert flagged == list(range(49, 56))
+    assert [verdicts[i].kind for i in flagged] == ["drop"] + ["sustained dip"] * 6
+    assert "away from the level before 2025-02-24" in verdicts[52].rule
     assert statuses(verdicts[56:]) == ["pass"] * 42
     assert 450 < verdicts[60].expected < 550  # a Thursday: the new normal
 
@@ -128,7 +133,7 @@ def test_rate_over_a_tiny_denominator_is_not_flagged():
     verdicts = assess_series(series(100 * signups / users, signups, users), PARAMS)
     tiny, real = verdicts[50], verdicts[60]
     assert tiny.value == 40.0 and tiny.status == "pass"
-    assert tiny.upper == 100.0  # the range is clipped to what a percentage can be
+    assert tiny.lower == 0.0 and tiny.upper < 100.0  # binomial at 5 users: 5 % ± 65 points, clipped at 0
     assert "range set by sampling noise at denominator 5" in tiny.rule
     assert real.value == 40.0 and real.status == "anomaly"
     assert 4 < real.expected < 6
@@ -184,7 +189,7 @@ def test_metadata_is_json_safe_and_rounded():
     v = assess_series(series(values), PARAMS)[50]
     meta = v.metadata()
     assert json.loads(json.dumps(meta)) == meta
-    fields = {"date", "status", "value", "expected", "lower", "upper", "score", "history_size", "rule"}
+    fields = {"date", "status", "kind", "value", "expected", "lower", "upper", "score", "history_size", "rule"}
     assert set(meta) == fields
     assert meta["date"] == "2025-02-25"
     assert meta["value"] == 1234.57
@@ -230,3 +235,22 @@ def test_a_declared_ratio_kind_makes_a_day_verdict_independent_of_the_range_eval
     inferred_range = [v for v in assess_series(series, AnomalyParams(), evaluate_from=days[30]) if v.date == day][0]
     inferred_alone = assess_series(series[series["date"] <= day], AnomalyParams(), evaluate_from=day)[0]
     assert inferred_range.metadata() != inferred_alone.metadata()
+
+
+def test_a_holiday_week_is_flagged_every_day_and_the_return_passes():
+    values = traffic(days=98)
+    values[70:75] = np.round(values[70:75] * 0.6)  # Monday to Friday at 60 %
+    verdicts = assess_series(series(values), PARAMS)
+    assert [v.kind for v in verdicts[70:75]] == ["drop"] + ["sustained dip"] * 4
+    assert all(v.expected > 900 for v in verdicts[70:75])  # judged against the level before the dip
+    assert statuses(verdicts[75:]) == ["pass"] * 23
+
+
+def test_small_counts_are_judged_as_counts_not_on_a_log_scale():
+    rng = np.random.default_rng(4)
+    refunds = rng.poisson(np.where(np.arange(112) % 7 >= 5, 2.0, 6.0)).astype(float)  # weekdays 6, weekends 2
+    refunds[100] = 17  # a Wednesday: 6 + 4.5 Poisson sd
+    verdicts = assess_series(series(refunds), PARAMS)
+    assert verdicts[100].kind == "spike" and "log scale" not in verdicts[100].rule
+    assert 4 < verdicts[100].expected < 8 and verdicts[100].upper < 17
+    assert sum(v.status == "anomaly" for v in verdicts[28:]) <= 2

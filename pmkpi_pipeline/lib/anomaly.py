@@ -1,37 +1,42 @@
 """Anomaly detection for daily KPI series: seasonal, trend-aware, robust and count-aware.
 
-Every day is judged only against the previous ``history_days`` calendar days (missing days
-and NaN values skipped). The model is fitted for all days of a series at once, with small
-vectorised numpy operations:
+Every day is judged only against the days before it: the previous ``history_days`` calendar days
+(28 by default; their usable points are the history size), with the ``reference_days`` before
+today (84) sharpening what 28 days estimate poorly. Missing days and NaN values are skipped. The
+model is fitted for all days of a series at once, with vectorised numpy operations:
 
-* **scale** — a strictly positive history is modelled on the log scale, so weekday dips,
-  growth and noise are relative (a weekend with half the traffic has half the noise);
-  otherwise, or when today's value is zero or negative, on the linear scale.
-* **spread** — a robust standard deviation (MAD, refined by trimming beyond 3 of them) of
-  the 7- and 14-day differences (1- and 2-day without seasonality), each lag centred on its
-  median: weekday effects, trend and level cancel out, and an outlier touches only a few
-  differences.
-* **weekday seasonality** — the history's whole weeks are centred on their own medians and
-  each weekday's effect is a robust (Huber) mean over weeks; the pattern is shrunk towards
+* **scale** — series that are not proportions or small counts and whose history is strictly
+  positive are modelled on the log scale (weekday dips, growth and noise are relative);
+  proportions, signed ratios, counts below 30 and anything with zeros or negatives on the
+  linear scale.
+* **weekday seasonality** — the reference span's whole weeks, less their trend, are centred on
+  their own medians and each weekday's effect is a robust (Huber) mean over them, shrunk towards
   none when it is not clearly larger than its own estimation noise.
-* **trend** — the median week-over-week difference / 7, shrunk the same way.
-* **level** — a robust, precision-weighted mean of the last ``level_days`` de-seasonalised
-  values, each projected to today along the trend. Older data does not anchor the level, so
-  after a genuine step change the detector alarms for a few days and then adapts, instead
-  of alarming for the whole history window. (The spread stays wider, i.e. the detector less
-  sensitive, while the step is inside the differences: up to three weeks.)
-* **small counts** — each day's noise is a process part plus its own sampling part: for a
-  ratio with numerator and denominator, binomial over that day's denominator (proportions;
-  at least one count's worth), (1−m)(1+m)/d for signed ratios such as NPS, a coefficient of
-  variation of 1 per unit for other ratios; Poisson for series of whole non-negative numbers.
-  The process part is solved from the history; today's sampling part comes from today's
-  denominator, so a rate over five users cannot alarm while one over thousands stays sharp.
+* **level, chosen by replay** — candidates are robust means of the last 1, 3, 7, 14 or 28
+  de-seasonalised values, flat or carried forward by their own trend (the change from the same
+  number of days before). Each is replayed over the reference span (every past day predicted from
+  the days before it; past outliers replaced by their neighbourhood's level first) and the one
+  with the smallest robust error wins: a long mean for a steady series (close to knowing the true
+  mean), a short or trended one for a smooth or wandering one.
+* **noise** — that winner's robust replay error, pooled across weekdays (a weekday whose errors run
+  wider or narrower gets its share, shrunk towards the pool), beyond each day's own sampling noise:
+  binomial over that day's denominator for a proportion, (1−m)(1+m)/d for signed ratios such as
+  NPS, a coefficient of variation of 1 per unit for other ratios, Poisson for counts — so a rate
+  over five users cannot alarm while one over thousands stays sharp. A short replay (a young
+  series) is shrunk towards the noise the lagged differences imply.
+* **sustained deviations** — the mean of the last c days against the level predicted before them,
+  for every c up to ``history_days``, compared with that same statistic at every earlier day
+  (so a trend or wandering does not count); beyond ``sensitivity`` it is a change. A dip keeps
+  being judged against the level before it for ``shift_days`` days, so every day of a holiday
+  week or an outage is flagged ("sustained dip"; a run upwards is a "level shift"), then the new
+  level is adopted; once the last days are back near the old level, the change is over.
 
 The score is the deviation of today's value from the expected one in standard deviations of
-the prediction (process and sampling noise plus the estimation error of level, weekday
-effect and trend; at least ``min_relative_scale`` of the expected value); a day is an
-anomaly when ``|score| > sensitivity``. The expected range is ``expected ± sensitivity``
-such deviations — asymmetric on the log scale — clipped to the values the KPI can take.
+the prediction (process and sampling noise, the weekday effect's estimation error; at least
+``min_relative_scale`` of the expected value); a day is an anomaly when ``|score| >
+sensitivity``, named "spike" or "drop" (one day), "sustained dip" or "level shift" (a run). The
+expected range is ``expected ± sensitivity`` such deviations — asymmetric on the log scale —
+clipped to the values the KPI can take.
 """
 
 from __future__ import annotations
@@ -40,7 +45,7 @@ import dataclasses
 import math
 import warnings
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
@@ -48,7 +53,6 @@ import pandas as pd
 _SEASONALITIES = ("weekly", "none")
 _MAD_TO_SD = 1.4826  # median absolute deviation of normal data → standard deviation
 _MEAN_ABS_TO_SD = math.sqrt(math.pi / 2)  # mean absolute deviation → standard deviation
-_MEDIAN_VAR = math.pi / 2  # variance of the median of n normal values ≈ (π/2)·σ²/n
 _RATIO_KINDS = ("auto", "proportion", "signed", "unbounded", "none")
 _HUBER_C = 1.5  # robust means clip residuals at 1.5 spreads from the median
 _HUBER_VAR = 1.04  # variance of that robust mean relative to the plain mean (normal data)
@@ -57,17 +61,25 @@ _TRIM_CONSISTENCY = 0.97334  # E[X² | |X| < 3] for a standard normal X
 _TRIM_STEPS = 4  # re-trimmings, so that a too small first guess cannot shrink the spread
 _WEEK_CENTRING_VAR = 1 + math.pi / 14  # var(value − its week's median) / var(value)
 _BISECTIONS = 12  # steps solving for the process variance (precision 2⁻¹² of its ceiling)
+_LEVEL_WINDOWS = (1, 3, 7, 14, 28)  # candidate level windows (days), up to history_days
+_TREND_WINDOWS = (3, 7, 14, 28)  # level windows also tried with their own trend
+_MIN_BACKTEST = 21  # backtest errors a candidate level needs to compete
+_LOG_MIN_COUNT = 30  # counts are judged on the log scale only when every value is at least this
+_FULL_REPLAY = 42  # backtest errors from which the replay alone sets the noise
+_OUTLIER = 4.0  # history values this many sd from their neighbours are not learnt from
+_WEEKDAY_PRIOR = 8  # errors of ratio 1 a weekday's own noise ratio is shrunk with
 
 
 @dataclass(frozen=True)
 class AnomalyParams:
     """Tunable parameters of the detector; :meth:`replace` gives per-KPI variants."""
 
-    history_days: int = 28  # previous calendar days used as history (spec default: 28)
-    min_history: int = 14  # fewer usable points → pass with a note
+    history_days: int = 28  # previous calendar days the level comes from (spec default: 28)
+    min_history: int = 14  # fewer usable points among them → pass with a note
     sensitivity: float = 3.25  # threshold on |score| (robust standard deviations of the prediction)
     seasonality: str = "weekly"  # "weekly" or "none"
-    level_days: int = 7  # most recent points defining the current level (adaptation speed)
+    reference_days: int = 84  # previous days the noise, weekday pattern and level choice are estimated on
+    shift_days: int = 7  # a deviation sustained this many days is taken as the new level
     log_scale: bool = True  # judge strictly positive histories on relative (log) changes
     min_relative_scale: float = 0.01  # floor of the prediction's sd, relative to the expected value
     # What the KPI's definition says about its ratio; "auto" infers it from the series given
@@ -86,14 +98,19 @@ class AnomalyParams:
             raise ValueError(
                 f"min_history={self.min_history} must be between 1 and history_days={self.history_days}"
             )
-        if not 1 <= self.level_days <= self.history_days:
+        if not 1 <= self.shift_days <= self.history_days:
             raise ValueError(
-                f"level_days={self.level_days} must be between 1 and history_days={self.history_days}"
+                f"shift_days={self.shift_days} must be between 1 and history_days={self.history_days}"
             )
         if not self.sensitivity > 0:
             raise ValueError(f"sensitivity={self.sensitivity} must be positive")
         if not self.min_relative_scale >= 0:
             raise ValueError(f"min_relative_scale={self.min_relative_scale} must be >= 0")
+
+    @property
+    def lookback_days(self) -> int:
+        """Days before a judged day that its verdict reads: the history and the reference span."""
+        return max(self.history_days, self.reference_days)
 
     def replace(self, **overrides) -> AnomalyParams:
         """A copy with some parameters changed (validated; unknown names are an error)."""
@@ -106,7 +123,11 @@ class AnomalyParams:
 
 @dataclass(frozen=True)
 class Verdict:
-    """The judgement of one day, with what it was judged against."""
+    """The judgement of one day, with what it was judged against.
+
+    ``kind`` names what an anomaly looks like: "spike" or "drop" (one day), "sustained dip"
+    or "level shift" (a run of days away from the earlier level); "normal" for a pass.
+    """
 
     date: date
     value: float | None
@@ -117,12 +138,14 @@ class Verdict:
     score: float | None
     history_size: int
     rule: str
+    kind: str | None = None
 
     def metadata(self) -> dict:
         """JSON-safe fields: numbers to 6 significant digits, the score to 2 decimals."""
         return {
             "date": self.date.isoformat(),
             "status": self.status,
+            "kind": self.kind,
             "value": _significant(self.value),
             "expected": _significant(self.expected),
             "lower": _significant(self.lower),
@@ -140,7 +163,7 @@ def _significant(x: float | None) -> float | None:
 def assess_series(
     series: pd.DataFrame, params: AnomalyParams, evaluate_from: date | None = None
 ) -> list[Verdict]:
-    """Judge each day of a KPI series (on or after ``evaluate_from``) against its own history.
+    """Judge each day of a KPI series (on or after ``evaluate_from``) against the days before it.
 
     ``series`` has columns ``date``, ``value`` (NaN = not computable) and optionally
     ``numerator`` and ``denominator`` (NaN when the KPI is not a ratio), one row per date in
@@ -153,7 +176,7 @@ def assess_series(
         evaluated = frame
     if evaluated.empty:
         return []
-    h = params.history_days
+    h = params.lookback_days
     origin = int(frame["day"].min()) - h
     slot = frame["day"].to_numpy() - origin
     position = evaluated["day"].to_numpy() - origin
@@ -243,63 +266,64 @@ class _Scale:
 
 
 def _fit(windows: dict, today: dict, params: AnomalyParams, ratio_kind: str | None, unit: float) -> dict:
-    """Expected value, bounds and score for every evaluated day (one row per day)."""
+    """Expected value, bounds, score and the kind of deviation for every evaluated day (one row per day)."""
     history = windows["value"]
     n, h = history.shape
     usable = ~np.isnan(history)
-    size = usable.sum(axis=1)
+    age = h - np.arange(h)  # days between each history column and today
+    size = (usable & (age <= params.history_days)).sum(axis=1)
     whole = np.where(usable, (history >= 0) & (history == np.round(history)), True).all(axis=1)
-    counts = (ratio_kind is None) & whole & (size > 0)
-    # Log scale needs a positive history and today's value not zero or negative.
+    counts = (ratio_kind is None) & whole & usable.any(axis=1)
     positive = np.where(usable, history > 0, True).all(axis=1) & ~(today["value"] <= 0)
-    log = params.log_scale & (size > 0) & positive
+    large = np.where(usable, history >= _LOG_MIN_COUNT, True).all(axis=1)
+    log = (params.log_scale & usable.any(axis=1) & positive & (ratio_kind not in ("proportion", "signed"))
+           & (~counts | large))
     scale = _Scale(log)
     work = scale.forward(history)
-    age = h - np.arange(h)  # days between each history column and today
     position = (-age) % 7  # each column's weekday, today's being 0
     weekly = params.seasonality == "weekly"
 
-    week_diffs = work[:, 7:] - work[:, :-7]
-    slope = np.nan_to_num(_nanmedian(week_diffs) / 7)
-    lags = tuple(lag for lag in ((7, 14) if weekly else (1, 2)) if lag < h)
+    slope = np.nan_to_num(_nanmedian(work[:, 7:] - work[:, :-7]) / 7)  # rough, to detrend each week
+    lags = (7, 14) if weekly else (1, 2)
     diffs = _lagged(work, lags, centre=True)
     spread = _robust_sd(diffs) / math.sqrt(2)
     if weekly:
-        effects, weeks_seen = _weekly_effects(work, spread)
+        effects, weeks_seen = _weekly_effects(work, spread, slope)
+        pattern = _shrink(effects, weeks_seen, np.broadcast_to(spread[:, None] ** 2, (n, h)), position)[0]
     else:
-        effects, weeks_seen = np.zeros((n, 7)), np.ones((n, 7))
-    # The level comes from the last level_days usable points (all of them if there are none).
-    recent = usable & (age <= params.level_days)
-    recent = np.where(recent.any(axis=1)[:, None], recent, usable)
+        effects, weeks_seen, pattern = np.zeros((n, 7)), np.ones((n, 7)), np.zeros((n, 7))
 
-    # Noise of each history point: process noise plus its own sampling noise (ratios, counts),
-    # the latter from a first fit that takes the noise to be the same every day.
-    pattern = _shrink(effects, weeks_seen, np.broadcast_to(spread[:, None] ** 2, (n, h)), position)[0]
-    first_projection = work - pattern[:, position] + slope[:, None] * age
-    first = _huber(np.where(recent, first_projection, np.nan), spread[:, None])
-    fitted = scale.backward(first[:, None] - slope[:, None] * age + pattern[:, position])
+    # Each value's own sampling noise (ratios, counts), at a local estimate of its expected value.
+    local = _rolling(work - pattern[:, position], 7, centred=True, sd=spread)
+    fitted = scale.backward(local + pattern[:, position])
     sampling = _sampling_variance(fitted, windows["denominator"], ratio_kind, unit, counts[:, None])
     sampling = np.where(usable, scale.variance(sampling, fitted), np.nan)
-    process = _process_variance(diffs, _lagged(sampling, lags, centre=False, add=True), spread**2)
+    process = _process_variance(diffs, _lagged(sampling, lags, centre=False, add=True), spread**2, copies=2)
     noise = np.maximum(process[:, None] + sampling, 1e-300)
-
     if weekly:
         profile, profile_var = _shrink(effects, weeks_seen, noise, position)
     else:
         profile, profile_var = effects, np.zeros(n)
-    slope, slope_var = _shrink_slope(slope, noise[:, 7:] + noise[:, :-7])
-    projected = np.where(recent, work - profile[:, position] + slope[:, None] * age, np.nan)
-    level = _huber(projected, np.sqrt(noise), weights=np.where(recent, 1 / noise, 0))
-    level_var = _HUBER_VAR / np.where(recent, 1 / noise, 0).sum(axis=1)
-    level_age = np.nanmean(np.where(recent, age, np.nan), axis=1)
+    steady = work - profile[:, position]  # de-seasonalised
+
+    # Counts vary beyond Poisson in proportion to their square (negative binomial): the process
+    # variance of each column scales with its expected value squared, relative to the typical one.
+    typical = np.nanmedian(np.where(usable, fitted, np.nan), axis=1)
+    linear_counts = (counts & ~log)[:, None]
+    weight = np.where(linear_counts, np.nan_to_num((fitted / typical[:, None]) ** 2, nan=1.0), 1.0)
+    model = _chosen_level(steady, sampling, process, spread, params, weight)
+    level, error_var, change = _sustained(steady, model, process, sampling, params)
+    if weekly:
+        error_var = error_var * _weekday_factor(model.errors / np.sqrt(model.error_var[:, None] * weight + sampling),
+                                                position)
     center = level + profile[:, 0]
+    error_var = np.where(linear_counts[:, 0], error_var * np.nan_to_num((center / typical) ** 2, nan=1.0), error_var)
 
     expected = scale.backward(center)
     now = _sampling_variance(expected, today["denominator"], ratio_kind, unit, counts)
     now = scale.variance(now, expected)
     floor = np.maximum(params.min_relative_scale * np.where(log, 1.0, np.abs(center)), 1e-12)
-    estimation = level_var + profile_var + slope_var * level_age**2
-    total = np.maximum(np.sqrt(process + now + estimation), floor)
+    total = np.maximum(np.sqrt(error_var + now + profile_var), floor)
 
     score = (scale.forward(today["value"]) - center) / total
     reach = params.sensitivity * total
@@ -316,9 +340,152 @@ def _fit(windows: dict, today: dict, params: AnomalyParams, ratio_kind: str | No
         "lower": np.clip(scale.backward(center - reach), low, high),
         "upper": np.clip(scale.backward(center + reach), low, high),
         "score": score,
-        "sampling": np.where(now > process, np.where(counts, "counts", "ratio"), ""),
+        **change,
+        "sampling": np.where(now > error_var, np.where(counts, "counts", "ratio"), ""),
         "denominator": today["denominator"],
     }
+
+
+@dataclass
+class _Level:
+    """The winning level model of every evaluated day (one row each): its one-step prediction
+    for every history column and for today (one more column), the trend it carries per day,
+    its window, whether it is trended, and the variance of its backtest error."""
+
+    predicted: np.ndarray
+    slope: np.ndarray
+    window: np.ndarray
+    trended: np.ndarray
+    error_var: np.ndarray
+    errors: np.ndarray | None = None
+
+
+def _chosen_level(steady: np.ndarray, sampling: np.ndarray, process: np.ndarray, spread: np.ndarray,
+                  params: AnomalyParams, weight: np.ndarray) -> _Level:
+    """The level model whose replay over the reference span predicts best.
+
+    Candidates are robust means of the last 1 … 28 values, flat or extended by their own trend;
+    each predicts every past column from the columns before it, and the one with the smallest
+    robust error variance (beyond each column's sampling noise, with a penalty for few columns)
+    wins. Without enough columns to replay, the 7-day mean with the lagged differences' noise.
+    """
+    n, h = steady.shape
+    # Isolated outliers (past anomalies) are replaced by their neighbourhood's level before anything is
+    # predicted from them; they still count as errors where they are predicted.
+    local = _rolling(steady, 7, centred=True, sd=spread)
+    one = np.sqrt(process[:, None] + np.nan_to_num(sampling))
+    cleaned = np.where(np.abs(steady - local) > _OUTLIER * one, local, steady)
+    extended = np.concatenate([cleaned, np.full((n, 1), np.nan)], axis=1)
+    flat = {k: _rolling(extended, k, centred=False, sd=spread) for k in _LEVEL_WINDOWS if k <= params.history_days}
+    short = min(7, max(flat))
+    best = _Level(flat[short], np.zeros_like(flat[short]), np.full(n, short), np.zeros(n, dtype=bool), process * 1.5)
+    lowest = np.full(n, np.inf)
+    candidates = [(k, False, level, np.zeros_like(level)) for k, level in flat.items()]
+    for k in _TREND_WINDOWS:
+        if k in flat:
+            earlier = np.concatenate([np.full((n, k), np.nan), flat[k][:, :-k]], axis=1)
+            slope = (flat[k] - earlier) / k
+            candidates.append((k, True, flat[k] + slope * (k + 1) / 2, np.nan_to_num(slope)))
+    chosen_errors = np.full((n, h), np.nan)
+    for k, trended, predicted, slope in candidates:
+        errors = steady - predicted[:, :h]
+        seen = (~np.isnan(errors)).sum(axis=1)
+        penalised = np.where(seen >= _MIN_BACKTEST, _robust_sd(errors) ** 2 * (1 + 3 / np.maximum(seen, 1)), np.inf)
+        better = penalised < lowest
+        lowest = np.where(better, penalised, lowest)
+        chosen_errors = np.where(better[:, None], errors, chosen_errors)
+        best = _Level(np.where(better[:, None], predicted, best.predicted),
+                      np.where(better[:, None], slope, best.slope),
+                      np.where(better, k, best.window), np.where(better, trended, best.trended), best.error_var)
+    replayed = np.isfinite(lowest)
+    variance = _process_variance(chosen_errors, np.where(np.isnan(chosen_errors), np.nan, sampling),
+                                 _robust_sd(chosen_errors) ** 2, copies=1, weight=weight)
+    # A short replay (a young series) is shrunk towards what the lagged differences' noise implies for this
+    # window, as if half the missing errors up to _FULL_REPLAY had been seen too: it cannot claim a lucky small noise.
+    seen = (~np.isnan(chosen_errors)).sum(axis=1)
+    prior = np.maximum(_FULL_REPLAY - seen, 0) / 2
+    variance = (seen * variance + prior * process * (1 + 1 / best.window)) / np.maximum(seen + prior, 1)
+    best.error_var = np.where(replayed, variance, best.error_var)
+    best.errors = chosen_errors
+    return best
+
+
+def _sustained(steady: np.ndarray, model: _Level, process: np.ndarray, sampling: np.ndarray,
+               params: AnomalyParams) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Today's level and its error variance, with a recent change taken into account, and the run (signed days).
+
+    For each c up to ``history_days``: the mean of the last c values less the level predicted
+    before the first of them. The c where that shift is largest in standard errors is where a
+    change would have begun; it is a change when the shift stands out (beyond ``sensitivity``)
+    against the same statistic at every earlier day. A change younger than ``shift_days`` is a
+    run (``run`` = +c or −c, else 0); a flat level over a week or more keeps judging a dip
+    against the level before it, and keeps that level once the last days are back near it. An
+    older change is adopted: the robust level of the days since (for a trended level only a
+    clear step, which it would otherwise carry on as a slope).
+    """
+    n, h = steady.shape
+    rows = np.arange(n)
+    one = np.nan_to_num(process + np.nanmedian(sampling, axis=1))  # the noise of one value
+    present = ~np.isnan(steady)
+    sums = np.concatenate([np.zeros((n, 1)), np.cumsum(np.where(present, steady, 0), axis=1)], axis=1)
+    counts = np.concatenate([np.zeros((n, 1)), np.cumsum(present, axis=1)], axis=1)
+    forecast_var = model.error_var / (model.window + 1)
+    best_z, best_t, best_c = np.zeros(n), np.zeros(n), np.ones(n, dtype=int)
+    for c in range(1, params.history_days + 1):
+        seen = counts[:, c:] - counts[:, :-c]  # column s: the values s … s+c−1
+        mean = np.where(seen >= (c + 1) // 2, (sums[:, c:] - sums[:, :-c]) / np.maximum(seen, 1), np.nan)
+        shift = mean - model.predicted[:, : h - c + 1]
+        # Where the change began: the c whose shift is largest in standard errors of white noise.
+        z = shift[:, -1] / np.sqrt(one / c + forecast_var + 1e-300)
+        # Whether it is a change: that shift against the same statistic at every earlier column.
+        usual = shift[:, :-1]
+        spread = _robust_sd(usual)
+        enough = ((~np.isnan(usual)).sum(axis=1) >= _MIN_BACKTEST) & (spread > 0)
+        t = np.where(enough, (shift[:, -1] - _nanmedian(usual)) / np.where(spread > 0, spread, 1.0), 0.0)
+        stronger = np.isfinite(z) & np.isfinite(t) & (np.abs(z) > np.abs(best_z))
+        best_z, best_t = np.where(stronger, z, best_z), np.where(stronger, t, best_t)
+        best_c = np.where(stronger, c, best_c)
+    slope = model.slope[rows, h - best_c]  # the trend before the change
+    before = model.predicted[rows, h - best_c] + slope * best_c
+    tail = np.where(np.arange(h) >= h - best_c[:, None], steady - slope[:, None] * (np.arange(h) - h), np.nan)
+    since = _huber(tail, np.sqrt(one)[:, None])
+    latest = np.nanmean(np.where(np.arange(h) >= h - np.minimum(best_c, 2)[:, None], tail, np.nan), axis=1)
+    over = np.abs(latest - before) < np.abs(latest - since)
+    flat = ~model.trended & (model.window >= 7)
+    changed = np.abs(best_t) > params.sensitivity
+    adopted = changed & ~over & (best_c >= params.shift_days) & (flat | (np.abs(best_t) > 2 * params.sensitivity))
+    young = changed & ~over & (best_c < params.shift_days)
+    # A dip holds on to the level before it (a rise does not), and so does the end of a change.
+    kept = flat & ((young & (best_t < 0)) | (changed & over))
+    level = np.where(kept, before, np.where(adopted, since, model.predicted[:, h]))
+    error_var = np.where(adopted, model.error_var + one / best_c, model.error_var)
+    run = np.where(young, np.sign(best_t) * best_c, 0).astype(int)
+    return level, error_var, {"run": run, "held": kept & young, "shifted": np.where(adopted, best_c, 0)}
+
+
+def _weekday_factor(standardised: np.ndarray, position: np.ndarray) -> np.ndarray:
+    """Per row, how much wider the errors on today's weekday are than on all days (a variance ratio),
+    shrunk towards 1 as if ``_WEEKDAY_PRIOR`` more errors of ratio 1 were seen: noise that is not
+    proportional to the level (weekend noise on the log scale, say) widens or narrows that day's range."""
+    mine = np.where(position == 0, np.clip(standardised, -3, 3), np.nan)
+    squares = np.nanmean(np.clip(standardised, -3, 3) ** 2, axis=1)
+    seen = (~np.isnan(mine)).sum(axis=1)
+    ratio = np.nan_to_num(np.nanmean(mine**2, axis=1) / np.where(squares > 0, squares, 1.0), nan=1.0)
+    return (seen * ratio + _WEEKDAY_PRIOR) / (seen + _WEEKDAY_PRIOR)
+
+
+def _rolling(x: np.ndarray, k: int, centred: bool, sd: np.ndarray) -> np.ndarray:
+    """Per row and column, the robust mean of ``k`` columns: the ``k`` before it, or centred on it."""
+    n, h = x.shape
+    if centred:
+        before, after = k // 2, k - 1 - k // 2
+        padded = np.concatenate([np.full((n, before), np.nan), x, np.full((n, after), np.nan)], axis=1)
+        view = np.lib.stride_tricks.sliding_window_view(padded, k, axis=1)
+    else:
+        padded = np.concatenate([np.full((n, k), np.nan), x], axis=1)
+        view = np.lib.stride_tricks.sliding_window_view(padded, k, axis=1)[:, :h]
+    enough = (~np.isnan(view)).sum(axis=-1) >= (k + 1) // 2
+    return np.where(enough, _huber(view, sd[:, None, None]), np.nan)
 
 
 def _lagged(x: np.ndarray, lags: tuple[int, ...], centre: bool, add: bool = False) -> np.ndarray:
@@ -361,44 +528,44 @@ def _robust_sd(x: np.ndarray) -> np.ndarray:
     return np.nan_to_num(np.where(rough > 0, refined, rough))
 
 
-def _process_variance(diffs: np.ndarray, pair_sampling: np.ndarray, ceiling: np.ndarray) -> np.ndarray:
-    """Per row, the process variance σ² that, added to each value's own sampling variance,
-    gives the differences a robust standard deviation of 1 once standardised (bisection
-    between 0 and ``ceiling``). Without sampling variance this is ``ceiling`` itself."""
-    process = ceiling.copy()
-    rows = np.flatnonzero(np.nan_to_num(pair_sampling).any(axis=1))
+def _process_variance(diffs: np.ndarray, pair_sampling: np.ndarray, ceiling: np.ndarray, copies: int,
+                      weight: np.ndarray | float = 1.0) -> np.ndarray:
+    """Per row, the process variance σ² that, added ``copies`` times (× each column's ``weight``) to
+    each difference's own sampling variance, gives the differences a robust standard deviation of 1
+    once standardised (bisection between 0 and ``ceiling``). Without sampling variance and weights
+    this is ``ceiling`` itself."""
+    weight = np.broadcast_to(weight, diffs.shape)
+    process = ceiling / np.clip(np.nan_to_num(_nanmedian(np.where(np.isnan(diffs), np.nan, weight)), nan=1.0), 0.05, 1)
+    rows = np.flatnonzero(np.nan_to_num(pair_sampling).any(axis=1) | (weight != 1).any(axis=1))
     if rows.size:
-        diffs, pair_sampling = diffs[rows], pair_sampling[rows]
-        low, high = np.zeros(rows.size), ceiling[rows].copy()
+        diffs, pair_sampling, weight = diffs[rows], np.nan_to_num(pair_sampling[rows]), weight[rows]
+        low, high = np.zeros(rows.size), process[rows].copy()
         for _ in range(_BISECTIONS):
             middle = (low + high) / 2
-            too_small = _robust_sd(diffs / np.sqrt(pair_sampling + 2 * middle[:, None])) > 1
+            too_small = _robust_sd(diffs / np.sqrt(pair_sampling + copies * middle[:, None] * weight)) > 1
             low, high = np.where(too_small, middle, low), np.where(too_small, high, middle)
         process[rows] = (low + high) / 2
     return process
 
 
-def _huber(x: np.ndarray, sd: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-    """Per row, a robust mean of the non-NaN ``x``: the median moved by the (weighted) mean
-    of the residuals clipped at ``_HUBER_C`` × ``sd``."""
+def _huber(x: np.ndarray, sd: np.ndarray) -> np.ndarray:
+    """Robust mean of the non-NaN ``x`` along the last axis: the median moved by the mean of
+    the residuals clipped at ``_HUBER_C`` × ``sd``."""
     middle = _nanmedian(x)
     limit = _HUBER_C * sd
-    residual = np.clip(x - middle[:, None], -limit, limit)
-    if weights is None:
-        return middle + np.nan_to_num(np.nanmean(residual, axis=1))
-    shift = np.nansum(weights * residual, axis=1) / np.nansum(np.where(np.isnan(x), 0, weights), axis=1)
-    return middle + np.nan_to_num(shift)
+    residual = np.clip(x - middle[..., None], -limit, limit)
+    return middle + np.nan_to_num(np.nanmean(residual, axis=-1))
 
 
-def _weekly_effects(work: np.ndarray, spread: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _weekly_effects(work: np.ndarray, spread: np.ndarray, slope: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Weekday effects (column 0 = today's weekday), centred, and the weeks each is seen in.
 
-    Each whole week of the history is centred on its median; a weekday's effect is the
-    robust mean over weeks.
+    Each whole week of the history, less the trend (``slope`` per day), is centred on its
+    median; a weekday's effect is the robust mean over weeks.
     """
     n, h = work.shape
     weeks = h // 7
-    block = work[:, h - 7 * weeks :].reshape(n, weeks, 7)
+    block = (work[:, h - 7 * weeks :] - slope[:, None] * np.arange(h - 7 * weeks, h)).reshape(n, weeks, 7)
     centred = block - _nanmedian(block)[..., None]
     effects = np.stack([_huber(centred[:, :, p], spread[:, None]) for p in range(7)], axis=1)
     effects = np.nan_to_num(effects - np.nanmean(effects, axis=1, keepdims=True))
@@ -419,17 +586,6 @@ def _shrink(
     expected_energy = variance.sum(axis=1) * 6 / 7
     keep = np.clip(1 - expected_energy / np.maximum(energy, 1e-300), 0, 1)
     return effects * keep[:, None], keep * variance[:, 0]
-
-
-def _shrink_slope(slope: np.ndarray, pair_noise: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The trend per day shrunk towards none like the weekday pattern, and its variance.
-
-    The median of week-over-week differences / 7 has variance ≈ (π/2)·var(difference)/(49·pairs).
-    """
-    pairs = np.maximum((~np.isnan(pair_noise)).sum(axis=1), 1)
-    variance = _MEDIAN_VAR * np.nan_to_num(_nanmedian(pair_noise)) / (49 * pairs)
-    keep = np.clip(1 - variance / np.maximum(slope**2, 1e-300), 0, 1)
-    return slope * keep, variance * keep
 
 
 def _sampling_variance(
@@ -458,7 +614,7 @@ def _sampling_variance(
 
 
 def _verdict(i: int, day: date, fit: dict, params: AnomalyParams) -> Verdict:
-    """The verdict for row ``i`` of the fit, with its human-readable rule."""
+    """The verdict for row ``i`` of the fit, with its human-readable rule and kind."""
     size = int(fit["size"][i])
     raw = float(fit["value"][i])
     value = None if math.isnan(raw) else raw
@@ -486,7 +642,20 @@ def _verdict(i: int, day: date, fit: dict, params: AnomalyParams) -> Verdict:
         notes.append(f"range set by sampling noise at denominator {fit['denominator'][i]:g}")
     elif fit["sampling"][i] == "counts":
         notes.append("range set by Poisson noise of counts")
+    run, shifted = int(fit["run"][i]), int(fit["shifted"][i])
+    since = (day - timedelta(days=abs(run) or shifted)).isoformat()
+    kind = "normal"
+    if status == "anomaly" and run and (run > 0) == (score > 0):
+        kind = "level shift" if run > 0 else "sustained dip"
+        notes.append(f"day {abs(run) + 1} away from the level before {since}; "
+                     f"taken as the new level after {params.shift_days} days")
+    elif status == "anomaly":
+        kind = "spike" if score > 0 else "drop"
+    elif fit["held"][i]:
+        notes.append(f"judged against the level before {since}")
+    if shifted:
+        notes.append(f"level shift on {since} taken as the new level")
     model = "weekly-seasonal" if params.seasonality == "weekly" else "non-seasonal"
     suffix = f" ({'; '.join(notes)})" if notes else ""
-    rule = f"{model} robust z {test}{suffix}"
-    return Verdict(day, value, status, expected, lower, upper, score, size, rule)
+    rule = f"{model} robust z {test}{suffix}" + (f": {kind}" if status == "anomaly" else "")
+    return Verdict(day, value, status, expected, lower, upper, score, size, rule, kind)

@@ -24,7 +24,7 @@ from dagster import (
     multi_asset_check,
 )
 
-from ...lib.anomaly import AnomalyParams, assess_series
+from ...lib.anomaly import AnomalyParams, Verdict, assess_series
 from ...lib.kpi_tables import CHECK_ROWS, provisional_rows, replace_family_rows
 from ...lib.publish import PublishTarget
 from ...lib.settings import RunSettings
@@ -63,6 +63,14 @@ def anomaly_params(kpi: Kpi, overrides: Mapping[str, object] = MappingProxyType(
     return AnomalyParams().replace(**{**kpi.anomaly_shape(), **overrides, **kpi.anomaly_overrides})
 
 
+def anomaly_verdicts(kpi: Kpi, series: pd.DataFrame, overrides: Mapping[str, object] = MappingProxyType({}),
+                     evaluate_from=None) -> list[Verdict]:
+    """The ``<kpi>_anomaly`` verdicts of a series (``date, value, numerator, denominator``) from ``evaluate_from`` on,
+    each day judged from the days before it with the KPI's parameters; ``pmkpi detect`` judges a CSV with this too."""
+    return assess_series(series[["date", "value", "numerator", "denominator"]], anomaly_params(kpi, overrides),
+                         evaluate_from=evaluate_from)
+
+
 def _value(v) -> float | None:
     return None if v is None or pd.isna(v) else float(v)
 
@@ -89,8 +97,7 @@ def evaluate_kpi(kpi: Kpi, series: pd.DataFrame, start, end, target: Target | No
                       "direction": "up" if target.higher_is_better else "down"}
         verdicts.append({"date": row.date, "kpi": kpi.id, "check_name": f"{kpi.id}_target", "passed": t_pass,
                          "severity": "WARN", "description": t_why, "metadata": json.dumps(t_meta)})
-    for verdict in assess_series(series[["date", "value", "numerator", "denominator"]], anomaly_params(kpi, overrides),
-                                 evaluate_from=start):
+    for verdict in anomaly_verdicts(kpi, series, overrides, evaluate_from=start):
         if verdict.date > end:
             continue
         verdicts.append({"date": verdict.date, "kpi": kpi.id, "check_name": f"{kpi.id}_anomaly",
@@ -137,7 +144,7 @@ def build_family_checks(family: str):
         start, end = partition_dates(context)
         overrides = settings.anomaly_overrides
         targets = load_targets(settings.kpi_settings().targets_file)
-        history_start = start - timedelta(days=max(anomaly_params(k, overrides).history_days for k in kpis))
+        history_start = start - timedelta(days=max(anomaly_params(k, overrides).lookback_days for k in kpis))
         with warehouse.connect() as con:
             rows = con.execute(
                 "SELECT date, kpi, value, numerator, denominator FROM kpi_values "
