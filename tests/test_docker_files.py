@@ -104,10 +104,10 @@ def test_only_loopback_is_published_by_default_and_postgres_never(compose):
     published = {name: service["ports"] for name, service in services.items() if "ports" in service}
     assert set(published) == {"webserver", "auth_proxy", "viewer_proxy"}
     for name, ports in published.items():
-        for port in ports:  # "${X_BIND:-127.0.0.1}:${X_PORT:-N}:N": the bind address can be chosen, loopback by default
-            match = re.fullmatch(r"\$\{([A-Z_]+_BIND):-127\.0\.0\.1\}:\$\{[A-Z_]+_PORT:-\d+\}:\d+", port)
-            assert match, (name, port)
-    assert services["webserver"]["ports"] == ["${DAGSTER_WEBSERVER_BIND:-127.0.0.1}:${DAGSTER_WEBSERVER_PORT:-3000}:3000"]
+        for port in ports:  # "${X_BIND:-127.0.0.1}:${X_PORT:-N}:N": the address may be chosen, loopback by default
+            assert re.fullmatch(r"\$\{[A-Z_]+_BIND:-127\.0\.0\.1\}:\$\{[A-Z_]+_PORT:-\d+\}:\d+", port), (name, port)
+    assert services["webserver"]["ports"] == [
+        "${DAGSTER_WEBSERVER_BIND:-127.0.0.1}:${DAGSTER_WEBSERVER_PORT:-3000}:3000"]
 
 
 def test_every_dagster_process_reaches_the_same_postgres_instance(compose, dockerfile):
