@@ -223,7 +223,8 @@ def test_dockerfile_installs_the_package_with_the_postgres_extra(dockerfile):
     extras = re.findall(r'p\["optional-dependencies"\]\["([a-z]+)"\]', dependencies)
     optional = PYPROJECT["project"]["optional-dependencies"]
     assert extras == ["postgres"] and 'p["dependencies"]' in dependencies
-    assert "pip install -c requirements.lock -r" in dependencies
+    assert "uv pip install --python \"$(command -v python)\" --no-cache --compile-bytecode -c requirements.lock -r" \
+        in " ".join(dependencies.split())
     # ... then the package alone, so a code change does not reinstall them.
     assert package.endswith("pip install --no-deps .")
     requirements = [Requirement(r) for r in PYPROJECT["project"]["dependencies"] + optional["postgres"]]
