@@ -35,11 +35,11 @@ quietly() {  # run a command with its output in $WORK/quiet.log, shown only when
 PROJECT=pmkpi-verify
 START=2025-04-28
 END=2025-04-30
-BASE_IMAGE=python:3.11-slim-bookworm
-DEBIAN_IMAGE=debian:bookworm-slim
-PG_IMAGE=postgres:15-bookworm
+BASE_IMAGE=docker.io/library/python:3.11-slim-bookworm   # fully qualified: Podman resolves no short names
+DEBIAN_IMAGE=docker.io/library/debian:bookworm-slim
+PG_IMAGE=docker.io/library/postgres:15-bookworm            # what the compose file's postgres:15-bookworm names
 PODMAN_COMPOSE_VERSION=1.6.0
-CACHE=${PMKPI_VERIFY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pmkpi-verify}
+CACHE=${PMKPI_VERIFY_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/pmkpi-verify}
 PY=${PMKPI_VERIFY_PYTHON:-$REPO/.venv/bin/python}
 CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt
 WORK=$(mktemp -d /tmp/pmkpi-verify.XXXXXX)
@@ -80,7 +80,8 @@ trap 'exit 130' INT TERM
 # ------------------------------------------------------------------ engine
 
 use_docker() {
-  command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1 && docker compose version >/dev/null 2>&1
+  command -v docker >/dev/null 2>&1 && timeout 30 docker info >/dev/null 2>&1 \
+    && docker compose version >/dev/null 2>&1
 }
 
 install_podman() {
@@ -154,8 +155,7 @@ else
   BASE_IMAGE=$(local_base)
   DEBIAN_IMAGE=$BASE_IMAGE
   say "building the $PG_IMAGE stand-in from Debian's postgresql-15 (in the background)"
-  build_in_background postgres --build-arg "DEBIAN_IMAGE=$DEBIAN_IMAGE" -t "docker.io/library/$PG_IMAGE" \
-    docker/verify/postgres
+  build_in_background postgres --build-arg "DEBIAN_IMAGE=$DEBIAN_IMAGE" -t "$PG_IMAGE" docker/verify/postgres
 fi
 say "building pmkpi_auth_proxy:latest FROM $DEBIAN_IMAGE (in the background)"
 build_in_background auth_proxy --build-arg "DEBIAN_IMAGE=$DEBIAN_IMAGE" -t pmkpi_auth_proxy:latest docker/auth-proxy
@@ -171,6 +171,10 @@ say "built"
 
 # ------------------------------------------------------------------ the stack
 
+if [ ! -x "$PY" ]; then   # CI runs this after `make test`, which made .venv; alone, make it
+  say "make .venv/.installed (the sandbox's Python)"
+  quietly make .venv/.installed
+fi
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 WEB_PORT=$(free_port) AUTH_PORT=$(free_port) VIEWER_PORT=$(free_port)
 mkdir -p "$WORK/sandbox/inputs"
