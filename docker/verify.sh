@@ -228,7 +228,10 @@ PMKPI_DATA_DIR=$WORK/sandbox nsenter --net="/proc/$($ENGINE inspect -f '{{.State
   "$PY" -m pmkpi_pipeline.cli sandbox --start 2025-04-01 --end "$END" --ga4-port 8701 --mailchimp-port 8702 \
   --ga4-grpc-port 8703 >"$WORK/sandbox.log" 2>&1 &
 SANDBOX_PID=$!
-for _ in $(seq 1 120); do grep -qs "sandbox running" "$WORK/sandbox.log" && break; sleep 1; done
+for _ in $(seq 1 120); do
+  grep -qs "sandbox running" "$WORK/sandbox.log" || ! kill -0 "$SANDBOX_PID" 2>/dev/null && break
+  sleep 1
+done
 grep -q "sandbox running" "$WORK/sandbox.log" || fail "the sandbox did not start: $(tail -5 "$WORK/sandbox.log")"
 cp "$WORK/sandbox/billing.sqlite" "$WORK/sandbox/inputs/billing.sqlite"   # billing_db_url names it there
 
