@@ -20,8 +20,9 @@
 # 6. Locked down: the auth proxy answers 401 without credentials and 200 with them, the read-only
 #    webserver refuses a launch, `inspect` of every container shows no secret value, PostgreSQL is
 #    published nowhere and the webserver on loopback only.
-# Everything is taken down with its volumes on exit, whatever happened. Cached between runs (in
-# PMKPI_VERIFY_CACHE): the podman-compose venv, and the local bookworm base for the ISO week.
+# Everything is taken down with its volumes on exit, whatever happened. Kept between runs: the
+# podman-compose venv (PMKPI_VERIFY_CACHE, default ~/.cache/pmkpi-verify) and, in the engine, the
+# local bookworm base of the ISO week and the image layers whose inputs did not change.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
