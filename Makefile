@@ -12,7 +12,7 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	$(BIN)/pip install -q --no-deps -e .
 	touch $@
 
-.PHONY: demo ui test lint lock docker-up docker-down docker-logs
+.PHONY: demo ui test lint lock docker-secrets docker-up docker-down docker-logs
 demo: $(VENV)/.installed  ## generate the sandbox company, backfill it, print the KPI table
 	$(BIN)/pmkpi demo
 
@@ -34,6 +34,16 @@ lock: $(VENV)/.installed  ## re-pin requirements.lock from pyproject.toml (Pytho
 	  --python-platform x86_64-unknown-linux-gnu --custom-compile-command "make lock" -o requirements.lock
 
 # The docker/ deployment (docker/README.md); needs Docker with the compose plugin and docker/.env.
+SECRETS := docker/secrets
+SECRET_FILES := mailchimp_api_key mailchimp_access_token billing_db_url publish_url alert_webhook_url \
+	auth_htpasswd viewer_htpasswd
+docker-secrets:  ## docker/secrets/: a random instance password and an empty file for each other secret not there yet; permissions
+	install -d -m 700 $(SECRETS)
+	test -s $(SECRETS)/dagster_pg_password || (umask 077; $(PY) -c 'import secrets; print(secrets.token_urlsafe(24))' \
+	  > $(SECRETS)/dagster_pg_password)
+	for name in $(SECRET_FILES); do test -e $(SECRETS)/$$name || : > $(SECRETS)/$$name; done
+	chmod 444 $(SECRETS)/*
+
 docker-up:  ## build the image and start postgres, user_code, webserver and daemon
 	$(COMPOSE) up -d --build
 

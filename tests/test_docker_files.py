@@ -9,12 +9,15 @@ docker/dagster.yaml unchanged.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
+import subprocess
 import tomllib
 from pathlib import Path
 
 import pytest
+import sqlalchemy
 import yaml
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
@@ -23,7 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 DOCKER = REPO / "docker"
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
 INTERPOLATION = re.compile(r"(?<!\$)\$\{([A-Z0-9_]+)(?::?[-?][^}]*)?\}")  # $${X} is compose's escape
-SECRETS = {"DAGSTER_PG_PASSWORD", "PMKPI_MAILCHIMP_API_KEY", "PMKPI_BILLING_DB_URL"}
+CORE_SERVICES = {"postgres", "user_code", "webserver", "daemon"}
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +61,7 @@ def _image_env(dockerfile) -> dict[str, str]:
 
 def test_compose_has_the_four_services_on_one_image(compose):
     services = compose["services"]
-    assert set(services) == {"postgres", "user_code", "webserver", "daemon"}
+    assert {name for name, service in services.items() if not service.get("profiles")} == CORE_SERVICES
     assert services["user_code"]["build"] == {"context": "..", "dockerfile": "docker/Dockerfile"}
     image = services["user_code"]["image"]
     assert services["webserver"]["image"] == services["daemon"]["image"] == image
@@ -73,39 +76,97 @@ def test_compose_has_the_four_services_on_one_image(compose):
     # Named volumes and secrets used by the services are declared.
     used = {v.split(":")[0] for s in services.values() for v in s.get("volumes", [])}
     assert {v for v in used if not v.startswith(("$", ".", "/"))} <= set(compose["volumes"])
-    assert set(services["user_code"]["secrets"]) <= set(compose["secrets"])
+    assert {name for s in services.values() for name in s.get("secrets", [])} <= set(compose["secrets"])
+
+
+def test_profiles_add_an_auth_proxy_and_a_read_only_webserver(compose):
+    services = compose["services"]
+    profiled = {name: tuple(service["profiles"]) for name, service in services.items() if service.get("profiles")}
+    assert profiled == {"auth_proxy": ("auth",), "webserver_readonly": ("viewer",), "viewer_proxy": ("viewer",)}
+    readonly = services["webserver_readonly"]
+    assert readonly["image"] == services["webserver"]["image"]
+    assert readonly["command"][:2] == ["dagster-webserver", "--read-only"]
+    assert "ports" not in readonly  # reached only through viewer_proxy
+    proxies = {name: services[name] for name in ("auth_proxy", "viewer_proxy")}
+    assert {p["environment"]["PMKPI_AUTH_UPSTREAM"] for p in proxies.values()} == {
+        "webserver:3000", "webserver_readonly:3000"}
+    for proxy in proxies.values():
+        assert proxy["build"]["context"] == "auth-proxy" and (DOCKER / "auth-proxy" / "Dockerfile").exists()
+        [users] = proxy["secrets"]
+        assert proxy["environment"]["PMKPI_AUTH_HTPASSWD_FILE"] == f"/run/secrets/{users}"
+    nginx = (DOCKER / "auth-proxy" / "nginx.conf").read_text()
+    assert "auth_basic_user_file" in nginx and "proxy_pass" in nginx
+
+
+def test_only_loopback_is_published_by_default_and_postgres_never(compose):
+    services = compose["services"]
+    assert "ports" not in services["postgres"] and "expose" not in services["postgres"]
+    published = {name: service["ports"] for name, service in services.items() if "ports" in service}
+    assert set(published) == {"webserver", "auth_proxy", "viewer_proxy"}
+    for name, ports in published.items():
+        for port in ports:  # "${X_BIND:-127.0.0.1}:${X_PORT:-N}:N": the address may be chosen, loopback by default
+            assert re.fullmatch(r"\$\{[A-Z_]+_BIND:-127\.0\.0\.1\}:\$\{[A-Z_]+_PORT:-\d+\}:\d+", port), (name, port)
+    assert services["webserver"]["ports"] == [
+        "${DAGSTER_WEBSERVER_BIND:-127.0.0.1}:${DAGSTER_WEBSERVER_PORT:-3000}:3000"]
 
 
 def test_every_dagster_process_reaches_the_same_postgres_instance(compose, dockerfile):
     services = compose["services"]
-    instance_env = [services[n]["environment"] for n in ("user_code", "webserver", "daemon")]
-    urls = {env["DAGSTER_POSTGRES_URL"] for env in instance_env}
-    assert len(urls) == 1
-    url = urls.pop()
-    assert url.startswith("postgresql+psycopg2://")  # psycopg 3 breaks Dagster's event log (DESIGN.md)
+    dagster = [n for n, s in services.items() if s.get("image") == services["user_code"]["image"]]
+    assert set(dagster) == {"user_code", "webserver", "daemon", "webserver_readonly"}
+    instance_env = [{k: v for k, v in services[n]["environment"].items() if k.startswith("DAGSTER_")
+                     and k != "DAGSTER_EVENT_BATCH_SIZE"} for n in dagster]
+    assert all(env == instance_env[0] for env in instance_env), instance_env
+    env = instance_env[0]
     pg = services["postgres"]["environment"]
-    for part in (pg["POSTGRES_USER"], pg["POSTGRES_PASSWORD"], pg["POSTGRES_DB"]):
-        assert part in url
-    assert "@postgres:5432/" in url
-    assert {env["DAGSTER_HOME"] for env in instance_env} == {_image_env(dockerfile)["DAGSTER_HOME"]}
-    # Run logs are written by the runs in user_code and read by the webserver: one shared volume.
-    storage = {v for n in ("user_code", "webserver", "daemon") for v in services[n]["volumes"] if "storage" in v}
+    assert (env["DAGSTER_PG_USER"], env["DAGSTER_PG_DB"], env["DAGSTER_PG_HOST"]) == (
+        pg["POSTGRES_USER"], pg["POSTGRES_DB"], "postgres")
+    # The password is one secret file, read by postgres and by the image's entrypoint.
+    assert env["DAGSTER_PG_PASSWORD_FILE"] == pg["POSTGRES_PASSWORD_FILE"] == "/run/secrets/dagster_pg_password"
+    for name in [*dagster, "postgres"]:
+        assert "dagster_pg_password" in services[name]["secrets"], name
+    assert {e["DAGSTER_HOME"] for e in instance_env} == {_image_env(dockerfile)["DAGSTER_HOME"]}
+    # Run logs are written by the runs in user_code and read by the webservers: one shared volume.
+    storage = {v for n in dagster for v in services[n]["volumes"] if "storage" in v}
     assert storage == {"dagster_storage:/opt/dagster/dagster_home/storage"}
 
 
-def test_secrets_come_from_the_environment_never_from_the_files(compose):
-    text = (DOCKER / "docker-compose.yml").read_text()
-    env = compose["services"]["user_code"]["environment"]
-    for name in SECRETS - {"DAGSTER_PG_PASSWORD"}:
-        assert INTERPOLATION.fullmatch(env[name]) and INTERPOLATION.fullmatch(env[name]).group(1) == name, env[name]
-    assert "${DAGSTER_PG_PASSWORD:?" in compose["services"]["postgres"]["environment"]["POSTGRES_PASSWORD"]
-    # The GA4 key is a compose secret (a file mounted under /run/secrets), named by the standard variable.
+def test_entrypoint_builds_the_instance_url_from_the_password_file(tmp_path, dockerfile):
+    """What docker/dagster.yaml reads (DAGSTER_POSTGRES_URL), built by the image's entrypoint."""
+    assert _exec_form(_instruction(dockerfile, "ENTRYPOINT")[0]) == ["pmkpi-entrypoint"]
+    assert "docker/entrypoint.sh /usr/local/bin/pmkpi-entrypoint" in _instruction(dockerfile, "COPY")
+    (tmp_path / "pw").write_text("p@ss:w/rd %\n")
+    env = {"PATH": os.environ["PATH"], "DAGSTER_PG_PASSWORD_FILE": str(tmp_path / "pw"),
+           "DAGSTER_PG_USER": "dagster", "DAGSTER_PG_HOST": "postgres", "DAGSTER_PG_DB": "dagster"}
+    out = subprocess.run(["sh", str(DOCKER / "entrypoint.sh"), "sh", "-c", 'printf %s "$DAGSTER_POSTGRES_URL"'],
+                         env=env, capture_output=True, text=True, check=True).stdout
+    assert out == "postgresql+psycopg2://dagster:p%40ss%3Aw%2Frd%20%25@postgres:5432/dagster"
+    assert sqlalchemy.make_url(out).password == "p@ss:w/rd %"
+    # A missing file stops the container with the variable's name.
+    env["DAGSTER_PG_PASSWORD_FILE"] = str(tmp_path / "missing")
+    failed = subprocess.run(["sh", str(DOCKER / "entrypoint.sh"), "true"], env=env, capture_output=True, text=True)
+    assert failed.returncode != 0 and "DAGSTER_PG_PASSWORD_FILE" in failed.stderr
+
+
+def test_secrets_reach_the_containers_as_files_never_as_values(compose):
+    from pmkpi_pipeline.lib.settings import SECRET_FILE_VARIABLES
+
+    services = compose["services"]
+    env = services["user_code"]["environment"]
+    for name in SECRET_FILE_VARIABLES:
+        path = env[f"{name}_FILE"]
+        secret = path.removeprefix("/run/secrets/")
+        assert secret in services["user_code"]["secrets"] and secret in compose["secrets"], name
+    # The GA4 key is a compose secret too, named by the standard variable.
     assert env["GOOGLE_APPLICATION_CREDENTIALS"] == "/run/secrets/ga4_service_account"
-    assert "ga4_service_account" in compose["secrets"]
-    # Required secrets fail `docker compose up` with a message naming them when unset.
-    for name in SECRETS:
-        assert re.search(rf"\$\{{{name}:\?set {name} in docker/\.env\}}", text), name
-    assert ".env" in (DOCKER / ".gitignore").read_text().split()
+    assert "ga4_service_account" in services["user_code"]["secrets"]
+    # No service carries a secret value in its environment (what `docker inspect` shows).
+    values = {"DAGSTER_POSTGRES_URL", "DAGSTER_PG_PASSWORD", "POSTGRES_PASSWORD", *SECRET_FILE_VARIABLES}
+    for name, service in services.items():
+        assert not values & set(service.get("environment", {})), name
+    example = (DOCKER / ".env.example").read_text()
+    assert not any(re.search(rf"^{v}=", example, re.M) for v in values)
+    assert {"secrets/", ".env"} <= set((DOCKER / ".gitignore").read_text().split())
 
 
 def _variables_the_code_reads() -> set[str]:
@@ -121,14 +182,17 @@ def _variables_the_code_reads() -> set[str]:
 
 
 def test_compose_passes_every_setting_the_code_reads(compose):
+    from pmkpi_pipeline.lib.settings import SECRET_FILE_VARIABLES
+
     env = compose["services"]["user_code"]["environment"]
     read = _variables_the_code_reads()
     assert {"PMKPI_START_DATE", "PMKPI_MAILCHIMP_API_KEY", "PMKPI_ALERT_WEBHOOK_URL", "PMKPI_ASSET_OWNERS"} <= read
-    passed = {name for name in env if name.startswith("PMKPI_")}
+    as_files = {f"{name}_FILE": name for name in SECRET_FILE_VARIABLES}
+    passed = {as_files.get(name, name) for name in env if name.startswith("PMKPI_")}
     assert read - {"PMKPI_DATA_DIR"} <= passed, read - passed
     assert passed <= read | {"PMKPI_DATA_DIR"}, passed - read  # nothing the code would ignore
     # Each pass-through takes the variable of the same name from docker/.env (or a container path).
-    for name in passed:
+    for name in passed - set(SECRET_FILE_VARIABLES):
         match = INTERPOLATION.fullmatch(str(env[name]))
         assert (match and match.group(1) == name) or str(env[name]).startswith("/opt/dagster/"), (name, env[name])
 
@@ -143,17 +207,26 @@ def test_env_example_names_every_variable_compose_interpolates():
 
 def test_dockerfile_base_image_matches_requires_python(dockerfile):
     [base] = _instruction(dockerfile, "FROM")
-    match = re.fullmatch(r"python:(\d+)\.(\d+)-slim-bookworm", base)
+    assert base == "${BASE_IMAGE}"  # docker/verify.sh passes a locally built bookworm base when no registry answers
+    [arg] = _instruction(dockerfile, "ARG")
+    name, _, default = arg.partition("=")
+    assert name == "BASE_IMAGE"
+    match = re.fullmatch(r"python:(\d+)\.(\d+)-slim-bookworm", default)
     assert match, base
     version = f"{match.group(1)}.{match.group(2)}.0"
     assert version in SpecifierSet(PYPROJECT["project"]["requires-python"])
 
 
 def test_dockerfile_installs_the_package_with_the_postgres_extra(dockerfile):
-    [install] = [a for a in _instruction(dockerfile, "RUN") if "pip install" in a]
-    extras = re.search(r"\"\.\[([a-z,]+)\]\"", install).group(1).split(",")
+    dependencies, package = [a for a in _instruction(dockerfile, "RUN") if "pip install" in a]
+    # The dependencies of the package and of the extras named, at the versions of requirements.lock ...
+    extras = re.findall(r'p\["optional-dependencies"\]\["([a-z]+)"\]', dependencies)
     optional = PYPROJECT["project"]["optional-dependencies"]
-    assert set(extras) <= set(optional)
+    assert extras == ["postgres"] and 'p["dependencies"]' in dependencies
+    assert "uv pip install --python \"$(command -v python)\" --no-cache --compile-bytecode -c requirements.lock -r" \
+        in " ".join(dependencies.split())
+    # ... then the package alone, so a code change does not reinstall them.
+    assert package.endswith("pip install --no-deps .")
     requirements = [Requirement(r) for r in PYPROJECT["project"]["dependencies"] + optional["postgres"]]
     pins = {r.name: str(r.specifier) for r in requirements}
     assert pins["dagster"] == pins["dagster-webserver"] == "==1.13.27"

@@ -155,3 +155,54 @@ def test_no_secret_in_logs_metadata_errors_or_cli_output(code_location, sandbox,
 
     assert len(texts) > 200 and any(":***@" in text for text in texts.values())  # the scan sees the runs
     assert find(secret_values, texts) == []
+
+
+# ------------------------------------------------------------------ secrets as files (<NAME>_FILE)
+
+def test_every_secret_setting_takes_a_file(tmp_path):
+    from pmkpi_pipeline.lib.settings import SECRET_FILE_VARIABLES, read_secret_files
+
+    assert {"PMKPI_MAILCHIMP_API_KEY", "PMKPI_MAILCHIMP_ACCESS_TOKEN", "PMKPI_BILLING_DB_URL",
+            "PMKPI_PUBLISH_URL"} <= set(SECRET_FILE_VARIABLES)
+    environ = {}
+    for name in SECRET_FILE_VARIABLES:
+        (tmp_path / name).write_text(f"  value-of-{name}\n")
+        environ[f"{name}_FILE"] = str(tmp_path / name)
+    (tmp_path / "empty").write_text("\n")
+    environ["PMKPI_PUBLISH_URL_FILE"] = str(tmp_path / "empty")  # an empty file counts as unset
+    environ["PMKPI_BILLING_DB_URL"] = "value-of-PMKPI_BILLING_DB_URL"  # the same value beside its file is fine
+    read_secret_files(environ)
+    assert {n: environ.get(n) for n in SECRET_FILE_VARIABLES} == {
+        n: None if n == "PMKPI_PUBLISH_URL" else f"value-of-{n}" for n in SECRET_FILE_VARIABLES}
+
+
+def test_secret_files_reach_the_settings_and_the_resources(tmp_path, monkeypatch):
+    from dagster import EnvVar
+
+    from pmkpi_pipeline.lib.settings import load_settings
+
+    key, url = f"{secrets.token_hex(16)}-us7", f"sqlite:///{tmp_path / 'billing.sqlite'}"
+    for name, value in (("PMKPI_MAILCHIMP_API_KEY", key), ("PMKPI_BILLING_DB_URL", url)):
+        (tmp_path / name).write_text(value + "\n")
+        monkeypatch.setenv(f"{name}_FILE", str(tmp_path / name))
+        monkeypatch.setenv(name, "")  # blank = unset; monkeypatch restores it after the loader sets it
+    settings = load_settings()
+    assert settings.mailchimp_api_key.get_secret_value() == key and settings.billing_db_url == url
+    assert EnvVar("PMKPI_MAILCHIMP_API_KEY").get_value() == key  # what the Mailchimp resource resolves
+    assert load_settings().billing_db_url == url  # loading again (e.g. in a run worker) finds it set already
+
+
+@pytest.mark.parametrize("problem", ["missing", "directory", "conflict"])
+def test_a_bad_secret_file_names_the_variable_not_the_secret(tmp_path, problem):
+    from pmkpi_pipeline.lib.settings import ConfigError, read_secret_files
+
+    secret = secrets.token_hex(16)
+    path = {"missing": tmp_path / "nothing-here", "directory": tmp_path}.get(problem, tmp_path / "key")
+    (tmp_path / "key").write_text(secret)
+    environ = {"PMKPI_MAILCHIMP_API_KEY_FILE": str(path)}
+    if problem == "conflict":
+        environ["PMKPI_MAILCHIMP_API_KEY"] = "another-value"
+    with pytest.raises(ConfigError, match="PMKPI_MAILCHIMP_API_KEY") as raised:
+        read_secret_files(environ)
+    assert secret not in str(raised.value) and "another-value" not in str(raised.value)
+    assert ("cannot be read" in str(raised.value)) == (problem != "conflict")

@@ -11,6 +11,7 @@ are built.
 
 from __future__ import annotations
 
+import os
 import re
 import zoneinfo
 from dataclasses import dataclass, field
@@ -52,6 +53,39 @@ CommaMapping = Annotated[dict[str, Any], NoDecode]
 
 class ConfigError(ValueError):
     """A ``PMKPI_*`` setting is missing or malformed; the message names the variable."""
+
+
+# ------------------------------------------------------------------ secrets as files (docker/README.md)
+
+SECRET_FILE_VARIABLES = ("PMKPI_MAILCHIMP_API_KEY", "PMKPI_MAILCHIMP_ACCESS_TOKEN", "PMKPI_BILLING_DB_URL",
+                         "PMKPI_PUBLISH_URL", "PMKPI_ALERT_WEBHOOK_URL")
+"""The secret settings that also take ``<NAME>_FILE``, the path of a file holding the value (the
+Docker secrets convention: ``PMKPI_MAILCHIMP_API_KEY_FILE=/run/secrets/mailchimp_api_key``)."""
+
+
+def read_secret_files(environ=os.environ) -> None:
+    """Set each secret of :data:`SECRET_FILE_VARIABLES` from the file its ``<NAME>_FILE`` names.
+
+    The value goes into this process's environment, where the resources' ``EnvVar`` resolves it at
+    run time (as the official images' entrypoints do); the container's configuration holds only the
+    path. Surrounding whitespace is dropped and an empty file counts as unset, like a blank variable.
+    A file that cannot be read, or ``<NAME>`` set to another value beside it, is a :class:`ConfigError`
+    naming the variable and never the file's content.
+    """
+    for name in SECRET_FILE_VARIABLES:
+        path = (environ.get(f"{name}_FILE") or "").strip()
+        if not path:
+            continue
+        try:
+            value = Path(path).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"{name}_FILE={path!r} cannot be read ({exc.strerror or type(exc).__name__})") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"{name}_FILE={path!r} is not UTF-8 text") from None
+        if (environ.get(name) or "").strip() not in ("", value):
+            raise ConfigError(f"{name} and {name}_FILE are both set; set only one of them")
+        if value:
+            environ[name] = value
 
 
 @dataclass(frozen=True)
@@ -119,6 +153,8 @@ class Settings(BaseSettings):
     Secrets (``PMKPI_MAILCHIMP_API_KEY``, ``PMKPI_MAILCHIMP_ACCESS_TOKEN``, ``PMKPI_BILLING_DB_URL``,
     ``PMKPI_PUBLISH_URL``, ``GOOGLE_APPLICATION_CREDENTIALS``) are validated here, but resources receive them as
     ``EnvVar`` (resolved at run time), so their values never appear in run config. Blank variables count as unset.
+    The secrets may instead be files named by ``<NAME>_FILE`` (:func:`read_secret_files`, called by
+    :func:`load_settings`).
     """
 
     model_config = SettingsConfigDict(env_prefix="PMKPI_", env_ignore_empty=True, extra="ignore",
@@ -407,7 +443,9 @@ class Settings(BaseSettings):
 
 
 def load_settings() -> Settings:
-    """Read and validate every ``PMKPI_*`` variable; :class:`ConfigError` names the first bad one."""
+    """Read and validate every ``PMKPI_*`` variable (secrets from their ``_FILE`` too, see
+    :func:`read_secret_files`); :class:`ConfigError` names the first bad one."""
+    read_secret_files()
     try:
         return Settings()
     except ValidationError as exc:
