@@ -34,6 +34,9 @@ RANGES = {"tiny": ("2025-01-01", "2025-03-01"), "demo": ("2025-01-01", "2025-06-
           "reference": ("2023-01-01", "2024-12-30")}
 BIN = Path(sys.executable).parent
 
+RUN_COLUMNS = {"landed_pulls": "EXCLUDE (run_id, pulled_at)", "landed_days": "EXCLUDE (landed_at)"}
+"""Columns that say which run wrote a row and when: they differ from run to run by nature."""
+
 
 def _log(message: str) -> None:
     print(f"[bench] {message}", file=sys.stderr, flush=True)
@@ -98,7 +101,7 @@ def table_rows(path: Path, where_dates: list[str] | None = None) -> dict[str, li
                                    "WHERE table_type='BASE TABLE' ORDER BY 1").fetchall():
             cols = [c for (c,) in con.execute("SELECT column_name FROM information_schema.columns "
                                               "WHERE table_name = ?", [name]).fetchall()]
-            query = f'SELECT * {"EXCLUDE (run_id, pulled_at) " if name == "landed_pulls" else ""}FROM "{name}"'
+            query = f'SELECT * {RUN_COLUMNS.get(name, "")} FROM "{name}"'
             if where_dates is not None:
                 if "date" not in cols:
                     continue

@@ -265,6 +265,7 @@ def session_stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
 
 
 def _stop_stack(cache: dict) -> None:
+    cache.pop("stack", None)  # a module that comes later starts a new one
     stop = cache.pop("stop", None)
     if stop:
         stop()
@@ -272,6 +273,8 @@ def _stop_stack(cache: dict) -> None:
 
 def release_stack(request: pytest.FixtureRequest) -> None:
     """Stop the stack now if no later test module uses it (frees two cores' worth of daemons early)."""
+    if hasattr(request.config, "workerinput"):
+        return  # pytest-xdist: this worker runs only some of the items, in its own order; stop at the end
     items = request.session.items
     mine = [i for i, item in enumerate(items) if item.module is request.module]
     later = items[max(mine) + 1:] if mine else []

@@ -31,6 +31,7 @@ TRANSACTIONS = {  # table-name prefix → the asset that replaces those tables i
     "raw_inputs_": "raw_inputs",
 }
 FAMILY_TABLES = ("kpi_values", "kpi_check_results")  # one transaction per KPI family
+RUN_COLUMNS = {"landed_days": "EXCLUDE (landed_at)"}  # when a day was landed differs from run to run by nature
 LEDGER = "landed_pulls"  # a row per raw table and day, written in that table's transaction
 KILL_POINTS = [  # a line of the run's own progress log, seconds to wait, the writes it catches
     ("raw_ga4 2025-03-08..2025-03-14: fetched", 0.0, "raw_ga4"),
@@ -64,7 +65,7 @@ def groups(path: Path) -> dict[str, list[tuple]]:
                     grouped.setdefault(owner, []).append((name, rows))
                 continue
             owner = next((asset for prefix, asset in TRANSACTIONS.items() if name.startswith(prefix)), name)
-            rows = con.execute(f'SELECT * FROM "{name}" ORDER BY ALL').fetchall()
+            rows = con.execute(f'SELECT * {RUN_COLUMNS.get(name, "")} FROM "{name}" ORDER BY ALL').fetchall()
             grouped.setdefault(owner, []).append((name, rows))
     return grouped
 

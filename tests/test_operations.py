@@ -322,7 +322,8 @@ def test_ui_layout_groups_kinds_descriptions_and_a_job_per_layer(code_location):
     selected = {name: {k.to_user_string() for k in job.asset_layer.selected_asset_keys} for name, job in jobs.items()}
     assert selected["pmkpi_raw"] == {"raw_ga4", "raw_mailchimp", "raw_billing", "raw_inputs"}
     assert selected["pmkpi_staging"] == {"stg_ga4", "stg_mailchimp", "stg_billing", "stg_inputs"}
-    assert selected["pmkpi_kpis"] == {"kpi_web", "kpi_email", "kpi_customer", "kpi_revenue", "kpi_marketing"}
+    assert selected["pmkpi_kpis"] == {"kpi_web", "kpi_email", "kpi_customer", "kpi_revenue", "kpi_marketing",
+                                      "kpi_dashboard"}
     assert selected["pmkpi_checks"] == set()
     assert len(jobs["pmkpi_checks"].asset_layer.asset_graph.asset_check_keys) >= 80
 

@@ -36,7 +36,8 @@ FAST = {"max_attempts": 4, "base_delay_seconds": 0.01, "max_delay_seconds": 0.5,
 # warehouse snapshots and the clean / stale baselines
 
 
-RUN_COLUMNS = {"landed_pulls": "EXCLUDE (run_id, pulled_at)"}  # the pull ledger: which run, when (differ by nature)
+# which run wrote a row and when (the pull ledger; when a day was landed): they differ by nature
+RUN_COLUMNS = {"landed_pulls": "EXCLUDE (run_id, pulled_at)", "landed_days": "EXCLUDE (landed_at)"}
 
 
 def snapshot(path: Path) -> dict[str, list[tuple]]:
