@@ -147,6 +147,14 @@ class Ga4GrpcServer:
         self._server.stop(None).wait()
         self._executor.shutdown(wait=False)
 
+    def _request_fault(self, path: str, context: grpc.ServicerContext) -> None:
+        """Apply the next request fault for ``path``: answer its status (aborting the call) or sleep first."""
+        fault = self.plan.take(self.service.name, path, REQUEST_KINDS)
+        if fault is not None and fault.kind == "status":
+            _abort(context, self.service, fault.status, fault.message, fault.retry_after)
+        if fault is not None:
+            time.sleep(fault.seconds)
+
     def run_report(self, request: RunReportRequest, context: grpc.ServicerContext):
         """Answer one ``RunReport``: the REST server's steps, in its order."""
         service, plan = self.service, self.plan
@@ -154,11 +162,7 @@ class Ga4GrpcServer:
         path = f"/v1beta/{body.pop('property', '')}:runReport"  # REST sends the rest as the body
         dimensions = [item.get("name") for item in body.get("dimensions", [])]
         plan.count([f"{service.name}.{key}" for key in counter_keys(dimensions)])
-        fault = plan.take(service.name, path, REQUEST_KINDS)
-        if fault is not None and fault.kind == "status":
-            _abort(context, service, fault.status, fault.message, fault.retry_after)
-        if fault is not None:
-            time.sleep(fault.seconds)
+        self._request_fault(path, context)
         try:
             match = ROUTE.match(path)
             if match is None:
@@ -189,11 +193,7 @@ class Ga4GrpcServer:
         name = body.pop(resource, "")
         path = f"/v1beta/{name}" if method == "getMetadata" else f"/v1beta/{name}:{method}"
         plan.count([f"{service.name}.{method}"])
-        fault = plan.take(service.name, path, REQUEST_KINDS)
-        if fault is not None and fault.kind == "status":
-            _abort(context, service, fault.status, fault.message, fault.retry_after)
-        if fault is not None:
-            time.sleep(fault.seconds)
+        self._request_fault(path, context)
         try:
             match = ROUTE.match(path)
             if match is None:
