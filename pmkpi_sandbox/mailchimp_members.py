@@ -20,6 +20,7 @@ from urllib.parse import unquote
 import pandas as pd
 
 from pmkpi_sandbox._http import ApiError, Request
+from pmkpi_sandbox.mailchimp_query import page
 
 STATUSES = ("subscribed", "unsubscribed", "cleaned", "pending", "transactional", "archived")
 TIMES = ("timestamp_signup", "timestamp_opt", "last_changed")
@@ -28,7 +29,6 @@ TIME_FILTERS = {  # query parameter → (column, whether it is a lower bound)
     "since_last_changed": ("last_changed", True), "before_last_changed": ("last_changed", False),
 }
 SELECTORS = ("status", *TIME_FILTERS, "sort_field", "sort_dir")
-DEFAULT_COUNT, MAX_COUNT = 10, 1000
 CACHED_SELECTIONS = 32  # a client pages through one selection: filter and sort it once
 
 
@@ -46,11 +46,9 @@ class MemberDirectory:
     def page(self, list_id: str, request: Request) -> dict:
         """One page of ``GET /lists/{list_id}/members``."""
         members = self._selection(list_id, request.query)
-        offset = _number(request.query, "offset", 0)
-        count = min(_number(request.query, "count", DEFAULT_COUNT), MAX_COUNT)
         root = _root(request)
         return {
-            "members": [_member(row, root) for row in members.iloc[offset:offset + count].to_dict("records")],
+            "members": [_member(row, root) for row in members.iloc[page(request.query)].to_dict("records")],
             "list_id": list_id, "total_items": len(members),
             "_links": [_link("self", f"{root}/lists/{list_id}/members"),
                        _link("parent", f"{root}/lists/{list_id}"),
@@ -88,13 +86,6 @@ class MemberDirectory:
 def _texts(times: pd.Series) -> pd.Series:
     """Mailchimp's time format, ``""`` where there is none."""
     return pd.to_datetime(times, utc=True).dt.strftime("%Y-%m-%dT%H:%M:%S+00:00").fillna("")
-
-
-def _number(query: dict[str, str], name: str, default: int) -> int:
-    text = query.get(name, "") or str(default)
-    if not text.isdigit():
-        raise ApiError(400, f"Invalid value for '{name}': {text!r} is not a non-negative integer.")
-    return int(text)
 
 
 def _filtered(members: pd.DataFrame, query: dict[str, str]) -> pd.DataFrame:
