@@ -20,15 +20,13 @@ from urllib.parse import unquote
 import pandas as pd
 
 from pmkpi_sandbox._http import ApiError, Request
-from pmkpi_sandbox.mailchimp_query import page
+from pmkpi_sandbox.mailchimp_query import equal_to, in_window, page
 
 STATUSES = ("subscribed", "unsubscribed", "cleaned", "pending", "transactional", "archived")
 TIMES = ("timestamp_signup", "timestamp_opt", "last_changed")
-TIME_FILTERS = {  # query parameter → (column, whether it is a lower bound)
-    "since_timestamp_opt": ("timestamp_opt", True), "before_timestamp_opt": ("timestamp_opt", False),
-    "since_last_changed": ("last_changed", True), "before_last_changed": ("last_changed", False),
-}
-SELECTORS = ("status", *TIME_FILTERS, "sort_field", "sort_dir")
+WINDOWS = ("timestamp_opt", "last_changed")  # filtered by since_<column> (inclusive) and before_<column>
+SELECTORS = ("status", *(f"{bound}_{column}" for column in WINDOWS for bound in ("since", "before")), "sort_field",
+             "sort_dir")
 CACHED_SELECTIONS = 32  # a client pages through one selection: filter and sort it once
 
 
@@ -89,23 +87,11 @@ def _texts(times: pd.Series) -> pd.Series:
 
 
 def _filtered(members: pd.DataFrame, query: dict[str, str]) -> pd.DataFrame:
-    keep = pd.Series(True, index=members.index)
-    status = query.get("status", "")
-    if status:
-        if status not in STATUSES:
-            raise ApiError(400, f"Invalid value for 'status': {status!r} is not one of {', '.join(STATUSES)}.")
-        keep &= members["status"] == status
-    for name, (column, lower) in TIME_FILTERS.items():
-        text = query.get(name, "")
-        if not text:
-            continue
-        try:  # an unescaped '+' of the offset arrives as a space
-            bound = pd.Timestamp(text.replace(" ", "+"))
-        except ValueError:
-            raise ApiError(400, f"Invalid value for '{name}': {text!r} is not an ISO 8601 time.") from None
-        bound = bound.tz_localize("UTC") if bound.tz is None else bound
-        times = pd.to_datetime(members[column], utc=True)
-        keep &= (times >= bound) if lower else (times < bound)  # NaT (empty) never matches
+    """The members the query's ``status`` and time windows select (an empty time never matches a window)."""
+    times = members.assign(**{column: pd.to_datetime(members[column], utc=True) for column in WINDOWS})
+    keep = equal_to(members, query, {"status": STATUSES})
+    for column in WINDOWS:
+        keep &= in_window(times, query, column)
     return members[keep]
 
 
