@@ -34,6 +34,7 @@ def _instance(ephemeral_by_default: bool = False):
     """The Dagster instance of ``DAGSTER_HOME``; when unset, an in-memory one or one in the data dir."""
     from dagster import DagsterInstance
 
+    from .lib.dagster_env import is_postgres_instance, set_floor_defaults
     from .lib.settings import load_settings
 
     if not os.environ.get("DAGSTER_HOME") and ephemeral_by_default:
@@ -42,19 +43,23 @@ def _instance(ephemeral_by_default: bool = False):
         home = load_settings().data_dir / "dagster_home"
         home.mkdir(parents=True, exist_ok=True)
         os.environ["DAGSTER_HOME"] = str(home)
-    return DagsterInstance.get()
+    instance = DagsterInstance.get()
+    set_floor_defaults(postgres=is_postgres_instance(instance))  # the batch size, read at each event
+    return instance
 
 
 def run_backfill(start: date, end: date, *, quiet_dagster: bool = True, ephemeral_by_default: bool = False) -> bool:
     """Materialise every asset (with checks) for start..end as ONE run; True when it succeeded."""
     from .definitions import defs
+    from .defs.operations.failed_days import describe, mark_failed_days
 
     job = defs().resolve_job_def("pmkpi_all")
+    instance = _instance(ephemeral_by_default)
     tags = {"dagster/asset_partition_range_start": start.isoformat(),
             "dagster/asset_partition_range_end": end.isoformat()}
     level = "WARNING" if quiet_dagster else "INFO"
     result = job.execute_in_process(
-        instance=_instance(ephemeral_by_default), tags=tags, raise_on_error=False,
+        instance=instance, tags=tags, raise_on_error=False,
         run_config={"loggers": {"console": {"config": {"log_level": level}}}},
     )
     for event in result.all_events:
@@ -63,6 +68,10 @@ def run_backfill(start: date, end: date, *, quiet_dagster: bool = True, ephemera
             if error is not None and error.cause is not None:  # Dagster's wrapper → the step's own error
                 error = error.cause
             _say(f"  FAILED {event.step_key}: {error.message.strip() if error else 'unknown error'}")
+    if not result.success and not instance.is_ephemeral:  # no daemon here: mark the run's days failed in the UI
+        marked = mark_failed_days(instance, result.run_id)
+        if marked:
+            _say(f"  marked failed in the Dagster UI: {describe(marked)}")
     return result.success
 
 
@@ -350,6 +359,9 @@ def main(argv: list[str] | None = None) -> int:
     for category in (BetaWarning, PreviewWarning):  # Dagster APIs we use on purpose; noise for a CLI user
         warnings.filterwarnings("ignore", category=category)
 
+    from .lib.dagster_env import set_floor_defaults
+
+    set_floor_defaults(postgres=False)  # before any run is created; the batch size once the instance is known
     try:
         from .lib.settings import load_settings
 

@@ -200,6 +200,8 @@ def running_stack(workdir: Path, pg_url: str, before_daemon: Callable[[Stack], N
     daemon starts: a backfill launched there is picked up by the daemon's first iteration instead
     of waiting for its second (the backfill daemon wakes every 30 seconds).
     """
+    from pmkpi_pipeline.lib.dagster_env import PLANNED_EVENTS_SETTINGS, POSTGRES_SETTINGS
+
     with ExitStack() as cleanup:
         database_url = cleanup.enter_context(fresh_database(pg_url, "pmkpi_ops"))
         home = workdir / "dagster_home"
@@ -208,7 +210,8 @@ def running_stack(workdir: Path, pg_url: str, before_daemon: Callable[[Stack], N
         grpc_port, web_port = free_port(), free_port()
         (home / "workspace.yaml").write_text(yaml.safe_dump(_workspace(grpc_port)))
         env = {**os.environ, "DAGSTER_HOME": str(home), "DAGSTER_POSTGRES_URL": database_url,
-               "PMKPI_WAREHOUSE": str(workdir / "warehouse.duckdb"), "DAGSTER_EVENT_BATCH_SIZE": "1000",
+               "PMKPI_WAREHOUSE": str(workdir / "warehouse.duckdb"),
+               **PLANNED_EVENTS_SETTINGS, **POSTGRES_SETTINGS,  # as in docker/docker-compose.yml
                "PYTHONWARNINGS": "ignore", **(extra_env or {})}
         stack = Stack(home=home, env=env, webserver_url=f"http://127.0.0.1:{web_port}")
         for name in ("code_server", "webserver", "daemon"):  # stopped daemon first (ExitStack is LIFO)

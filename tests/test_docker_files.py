@@ -114,10 +114,14 @@ def test_every_dagster_process_reaches_the_same_postgres_instance(compose, docke
     services = compose["services"]
     dagster = [n for n, s in services.items() if s.get("image") == services["user_code"]["image"]]
     assert set(dagster) == {"user_code", "webserver", "daemon", "webserver_readonly"}
-    instance_env = [{k: v for k, v in services[n]["environment"].items() if k.startswith("DAGSTER_")
-                     and k != "DAGSTER_EVENT_BATCH_SIZE"} for n in dagster]
+    instance_env = [{k: v for k, v in services[n]["environment"].items() if k.startswith("DAGSTER_")}
+                    for n in dagster]
     assert all(env == instance_env[0] for env in instance_env), instance_env
     env = instance_env[0]
+    # The bookkeeping floor: read where runs are created (webserver, daemon) and where events are written (all).
+    from pmkpi_pipeline.lib.dagster_env import PLANNED_EVENTS_SETTINGS, POSTGRES_SETTINGS
+
+    assert {**PLANNED_EVENTS_SETTINGS, **POSTGRES_SETTINGS}.items() <= env.items()
     pg = services["postgres"]["environment"]
     assert (env["DAGSTER_PG_USER"], env["DAGSTER_PG_DB"], env["DAGSTER_PG_HOST"]) == (
         pg["POSTGRES_USER"], pg["POSTGRES_DB"], "postgres")

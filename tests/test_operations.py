@@ -162,8 +162,9 @@ def webhook(monkeypatch):
     server.server_close()
 
 
-def _failed_run(code_location, instance):
-    """A real failed run: raw_ga4 against a GA4 endpoint where nothing listens."""
+def _failed_run(code_location, instance, keys=("raw_ga4",), end=date(2025, 3, 2)):
+    """A real failed run from 2025-03-01 to ``end``: raw_ga4 (and ``keys`` after it) against a GA4 endpoint where
+    nothing listens."""
     from dagster import materialize
     from support import range_tags
 
@@ -171,9 +172,9 @@ def _failed_run(code_location, instance):
 
     resources = {**code_location.build_resources(),
                  "ga4": GA4Resource(property_id="100000001", endpoint="http://127.0.0.1:9", max_attempts=1)}
-    result = materialize([a for a in code_location.defs.assets if a.key.to_user_string() == "raw_ga4"],
+    result = materialize([a for a in code_location.defs.assets if a.key.to_user_string() in keys],
                          resources=resources, instance=instance, raise_on_error=False,
-                         tags=range_tags(date(2025, 3, 1), date(2025, 3, 2)))
+                         tags=range_tags(date(2025, 3, 1), end))
     assert not result.success
     return instance.get_run_by_id(result.run_id)
 
@@ -197,6 +198,40 @@ def test_run_failure_sensor_posts_to_the_webhook(code_location, webhook, tmp_pat
     assert payload["text"].startswith(
         f"pmkpi run failure: run {run.run_id[:8]} of {run.job_name} (2025-03-01..2025-03-02): step raw_ga4 failed: "
         "pmkpi_pipeline.lib.retry.RetriesExhausted: GA4 properties/100000001:runReport")
+
+
+def test_failed_range_run_shows_each_of_its_days_failed_with_one_planned_event_per_asset(
+        code_location, webhook, tmp_path, monkeypatch):
+    """DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS=1 (one planned event per asset) hides a failed run's days;
+    the failure sensor marks them failed per day again, as the UI's partition status reads them."""
+    from dagster import AssetKey, DagsterEventType, DagsterInstance, build_run_status_sensor_context
+    from dagster._core.storage.partition_status_cache import get_and_update_asset_status_cache_value
+
+    from pmkpi_pipeline.defs.common.partitions import DAILY
+    from pmkpi_pipeline.defs.operations.alerts import alert_on_run_failure
+
+    monkeypatch.setenv("DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", "1")
+    days = ["2025-03-01", "2025-03-02", "2025-03-03"]
+
+    def failed_days(instance) -> dict[str, list[str]]:  # what the asset's partition bar shows as failed
+        return {key: sorted(get_and_update_asset_status_cache_value(instance, AssetKey(key), DAILY)
+                            .deserialize_failed_partition_subsets(DAILY).get_partition_keys())
+                for key in ("raw_ga4", "stg_ga4")}
+
+    with DagsterInstance.local_temp(str(tmp_path)) as instance:
+        run = _failed_run(code_location, instance, keys=("raw_ga4", "stg_ga4"), end=date(2025, 3, 3))
+        planned = instance.get_records_for_run(run.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION_PLANNED)
+        assert len(planned.records) == 2  # one per asset for the three days: the setting is in effect
+        assert failed_days(instance) == {"raw_ga4": [], "stg_ga4": []}  # the setting's known cost
+        failure = [r.event_log_entry.dagster_event for r in instance.get_records_for_run(
+            run.run_id, of_type=DagsterEventType.RUN_FAILURE).records][0]
+        context = build_run_status_sensor_context(sensor_name="alert_on_run_failure", dagster_event=failure,
+                                                  dagster_instance=instance, dagster_run=run)
+        alert_on_run_failure(context.for_run_failure())
+        assert failed_days(instance) == {"raw_ga4": days, "stg_ga4": days}
+    [payload] = webhook.received
+    assert payload["failed_days"] == {"raw_ga4": ["2025-03-01..2025-03-03"], "stg_ga4": ["2025-03-01..2025-03-03"]}
+    assert payload["text"].endswith("; not materialised: 3 day(s) (2025-03-01..2025-03-03) of raw_ga4, stg_ga4")
 
 
 def test_failed_webhook_fails_the_tick_with_a_masked_url(webhook):

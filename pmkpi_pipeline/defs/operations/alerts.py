@@ -3,7 +3,9 @@
 Each alert is logged by the sensor (visible in the sensor's tick log in the Dagster UI and in the
 daemon's output) and, when ``PMKPI_ALERT_WEBHOOK_URL`` is set, POSTed there as JSON. The body's
 ``text`` field is a one-line summary (what Slack, Mattermost and Teams incoming webhooks show);
-the other fields carry the run id, job, partition range, failed steps and failed checks.
+the other fields carry the run id, job, partition range, failed steps and failed checks, and for a
+failed run the days per asset it left unmaterialised (``failed_days``), which the sensor also marks
+failed in the assets' partitions (:mod:`.failed_days`).
 A webhook that does not answer 2xx after three attempts fails the sensor tick, so the tick
 shows the error in the UI (the alert itself is still in the tick log). The attempts and waits
 (1s, then 2s) are tenacity's.
@@ -37,6 +39,7 @@ from tenacity import (
 )
 
 from ...lib.settings import load_settings, mask_url
+from .failed_days import day_ranges, describe, mark_failed_days
 from .schedules import RANGE_END_TAG, RANGE_START_TAG
 
 WEBHOOK_ATTEMPTS = 3
@@ -71,8 +74,8 @@ def root_cause(error) -> str:
     return error.message.strip()[:500]  # "ExceptionClass: message", as Python prints it
 
 
-def alert_payload(event: str, run, summary: str, failed_steps=(), failed_checks=()) -> dict:
-    """The JSON body of an alert."""
+def alert_payload(event: str, run, summary: str, failed_steps=(), failed_checks=(), failed_days=None) -> dict:
+    """The JSON body of an alert (``failed_days``: per asset, the day ranges a failed run left unmaterialised)."""
     where = partition_range(run.tags)
     text = f"pmkpi {event.replace('_', ' ')}: run {run.run_id[:8]} of {run.job_name}" + (
         f" ({where})" if where else "") + f": {summary}"
@@ -84,6 +87,7 @@ def alert_payload(event: str, run, summary: str, failed_steps=(), failed_checks=
         "partition_range": where,
         "failed_steps": list(failed_steps),
         "failed_checks": list(failed_checks),
+        "failed_days": failed_days or {},
         "ui_path": f"/runs/{run.run_id}",
     }
 
@@ -138,8 +142,11 @@ def alert_on_run_failure(context: RunFailureSensorContext):
     summary = context.failure_event.message or "run failed"
     if steps:
         summary = f"step {steps[0]['step']} failed: {steps[0]['error'].splitlines()[0] if steps[0]['error'] else '?'}"
-    post_alert(alert_payload("run_failure", run, summary, steps, failed_error_checks(context.instance, run.run_id)),
-               context.log)
+    marked = mark_failed_days(context.instance, run.run_id)  # each day then shows failed in the asset's partitions
+    if marked:
+        summary += f"; not materialised: {describe(marked)}"
+    post_alert(alert_payload("run_failure", run, summary, steps, failed_error_checks(context.instance, run.run_id),
+                             {asset: day_ranges(days) for asset, days in marked.items()}), context.log)
 
 
 @run_status_sensor(name="alert_on_failed_checks", run_status=DagsterRunStatus.SUCCESS,
