@@ -189,9 +189,12 @@ def serve_ui(port: int) -> int:
 
 def cmd_sandbox(args) -> int:
     """Run the sandbox servers in the foreground and print the settings to export."""
+    from pmkpi_sandbox.company import SIZES
     from pmkpi_sandbox.demo import prepare_sandbox
 
-    with prepare_sandbox(seed=args.seed, size=args.size, start=date.fromisoformat(args.start),
+    if args.size not in SIZES:
+        raise SystemExit(f"unknown --size {args.size!r}; expected one of {', '.join(sorted(SIZES))}")
+    with prepare_sandbox(seed=args.seed, size=SIZES[args.size].scaled(args.scale), start=date.fromisoformat(args.start),
                          end=date.fromisoformat(args.end), ga4_port=args.ga4_port,
                          mailchimp_port=args.mailchimp_port, ga4_grpc_port=args.ga4_grpc_port,
                          ga4_over_grpc=args.ga4_grpc) as sandbox:
@@ -318,6 +321,8 @@ def main(argv: list[str] | None = None) -> int:
     sandbox = sub.add_parser("sandbox", help="run the sandbox servers and print the PMKPI_* exports")
     sandbox.add_argument("--seed", type=int, default=DEMO_SEED)
     sandbox.add_argument("--size", default="demo")
+    sandbox.add_argument("--scale", type=float, default=1.0,
+                         help="times the size's customers, product events and GA4 pages (e.g. 2; default 1)")
     sandbox.add_argument("--ga4-port", type=int, default=8701)
     sandbox.add_argument("--mailchimp-port", type=int, default=8702)
     sandbox.add_argument("--ga4-grpc-port", type=int, default=8703)

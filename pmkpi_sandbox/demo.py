@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from .company import Company, generate_company
+from .company import Company, Size, generate_company
 from .servers import Sandbox, start_sandbox
 from .writers import write_billing_db, write_inputs
 
@@ -60,7 +60,7 @@ def write_company(company: Company, data_dir: Path, billing_url: str | None = No
 
 @contextmanager
 def prepare_sandbox(
-    *, seed: int, size: str, start: date, end: date, ga4_port: int = 0, mailchimp_port: int = 0,
+    *, seed: int, size: str | Size, start: date, end: date, ga4_port: int = 0, mailchimp_port: int = 0,
     ga4_grpc_port: int = 0, ga4_over_grpc: bool = False,
     data_dir: Path | None = None, anomalies=(), billing_url: str | None = None,
 ) -> Iterator[RunningSandbox]:

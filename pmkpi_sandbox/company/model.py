@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 import pandas as pd
@@ -52,6 +52,16 @@ class Size:
     markets: int  # industry-sales markets (1..4)
     # Also variate, RSS, plain-text, resend, still-sending and deleted-audience campaigns (.campaign_kinds)
     campaign_kinds: bool = False
+
+    def scaled(self, factor: float) -> Size:
+        """This size with ``factor`` times the customers, product events and GA4 pages (the volumes that grow
+        with a company); the rest (channels, lists, campaigns, inputs) unchanged. ``scaled(1)`` is ``self``."""
+        if not factor > 0:
+            raise ValueError(f"scale must be above 0, got {factor!r}")
+        if factor == 1:
+            return self
+        return replace(self, name=f"{self.name}x{factor:g}", customers=round(self.customers * factor),
+                       pages=max(1, round(self.pages * factor)), product_events=round(self.product_events * factor))
 
 
 SIZES = {

@@ -344,3 +344,15 @@ def test_campaign_kinds_add_campaigns_and_change_no_other_number(company):
     assert len(deleted) == 1 and deleted["status"].iloc[0] == "sent"
     in_lists = campaigns[campaigns["list_id"] != ""]
     assert kinds.mailchimp_list_activity["emails_sent"].sum() == in_lists["emails_sent"].sum()
+
+
+def test_a_scaled_size_multiplies_the_volumes_that_grow_with_a_company_and_keeps_the_rest():
+    reference = SIZES["reference"]
+    assert reference.scaled(1) is reference  # the named sizes, and so their data, are unchanged
+    double = reference.scaled(2)
+    assert (double.customers, double.pages, double.product_events) == (40_000, 4_000, 10_000_000)
+    assert dataclasses.replace(double, name="reference", customers=20_000, pages=2_000,
+                               product_events=5_000_000) == reference
+    assert reference.scaled(0.5).name == "referencex0.5"
+    with pytest.raises(ValueError, match="scale"):
+        reference.scaled(0)
