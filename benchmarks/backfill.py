@@ -25,14 +25,17 @@ import sys
 import tempfile
 import time
 import urllib.request
+from contextlib import ExitStack
 from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
+from instances import KINDS, env_for, floor_env, fresh_home
 
 RANGES = {"tiny": ("2025-01-01", "2025-03-01"), "demo": ("2025-01-01", "2025-06-29"),
           "reference": ("2023-01-01", "2024-12-30")}
 BIN = Path(sys.executable).parent
+HERE = Path(__file__).parent
 
 RUN_COLUMNS = {"landed_pulls": "EXCLUDE (run_id, pulled_at)", "landed_days": "EXCLUDE (landed_at)"}
 """Columns that say which run wrote a row and when: they differ from run to run by nature."""
@@ -42,11 +45,13 @@ def _log(message: str) -> None:
     print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
-def start_sandbox(size: str, start: str, end: str, env: dict) -> tuple[subprocess.Popen, dict, float]:
+def start_sandbox(size: str, start: str, end: str, env: dict, scale: float = 1.0
+                  ) -> tuple[subprocess.Popen, dict, float]:
     """``pmkpi sandbox`` in the background; its exported settings and the set-up seconds."""
     began = time.monotonic()
     proc = subprocess.Popen(
-        [str(BIN / "pmkpi"), "sandbox", "--size", size, "--start", start, "--end", end,
+        [str(BIN / "pmkpi"), "sandbox", "--size", size, *(["--scale", str(scale)] if scale != 1 else []),
+         "--start", start, "--end", end,
          "--ga4-port", "0", "--mailchimp-port", "0", "--ga4-grpc-port", "0", "--ga4-grpc"],
         env=env, stdout=subprocess.PIPE, text=True)
     exported = {}
@@ -112,66 +117,82 @@ def table_rows(path: Path, where_dates: list[str] | None = None) -> dict[str, li
         con.close()
 
 
-def main() -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The benchmark's options."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", choices=sorted(RANGES), default="reference")
+    parser.add_argument("--scale", type=float, default=1.0,
+                        help="times the size's customers, product events and GA4 pages (pmkpi sandbox --scale)")
+    parser.add_argument("--instance", choices=KINDS, default="sqlite",
+                        help="the Dagster instance of the backfill (postgres: a new database on PMKPI_BENCH_PG_URL)")
+    parser.add_argument("--floors", default=None,
+                        help="instance kinds to measure the floor on, with and without the settings (default: "
+                        "sqlite,postgres when PMKPI_BENCH_PG_URL is set, else the --instance kind); 'none' skips")
+    parser.add_argument("--days", type=int, default=0, help="only the first N days of the size's range")
+    parser.add_argument("--floor-days", type=int, default=0,
+                        help="measure the floors over the first N days only (default: the whole range)")
     parser.add_argument("--sample", type=int, default=3, help="partitions to re-run one run per partition")
-    parser.add_argument("--skip-floor", action="store_true")
+    parser.add_argument("--skip-floor", action="store_true", help="same as --floors none")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    if args.skip_floor:
+        args.floors = "none"
+    if args.floors is None:
+        args.floors = "sqlite,postgres" if os.environ.get("PMKPI_BENCH_PG_URL") else args.instance
+    args.floors = [] if args.floors == "none" else args.floors.split(",")
+    if not set(args.floors) <= set(KINDS):
+        parser.error(f"--floors: a comma-separated list of {', '.join(KINDS)}, or none")
+    if args.instance not in args.floors and args.floors:
+        args.floors.insert(0, args.instance)
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     start, end = RANGES[args.size]
+    if args.days:
+        end = min(end, (date.fromisoformat(start) + timedelta(days=args.days - 1)).isoformat())
     days = (date.fromisoformat(end) - date.fromisoformat(start)).days + 1
     work = Path(tempfile.mkdtemp(prefix=f"pmkpi-bench-{args.size}-"))
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("PMKPI_")},
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("PMKPI_", "DAGSTER_"))},
            "PMKPI_DATA_DIR": str(work / "data"), "PMKPI_START_DATE": start, "PMKPI_TIMEZONE": "UTC"}
-    figures: dict = {"size": args.size, "partitions": days}
-    _log(f"generating the {args.size} company ({start}..{end}) and starting the sandbox …")
-    sandbox, exported, figures["sandbox_setup_seconds"] = start_sandbox(args.size, start, end, env)
+    if "PMKPI_BENCH_PG_URL" in os.environ:
+        env["PMKPI_BENCH_PG_URL"] = os.environ["PMKPI_BENCH_PG_URL"]
+    figures: dict = {"size": args.size, "scale": args.scale, "instance": args.instance, "partitions": days}
+    _log(f"generating the {args.size} company (x{args.scale:g}, {start}..{end}) and starting the sandbox …")
+    sandbox, exported, figures["sandbox_setup_seconds"] = start_sandbox(args.size, start, end, env, args.scale)
     try:
-        env.update({k: v for k, v in exported.items() if k.startswith("PMKPI_")})
-        run_env = {**env, "DAGSTER_HOME": str(work / "home_full")}
-        (work / "home_full").mkdir()
-        sandbox_stats(exported, reset=True)
-        _log("full single-run backfill of every asset …")
-        figures["backfill_seconds"] = round(timed([str(BIN / "pmkpi"), "backfill", start, end], run_env), 2)
-        figures["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
-        figures["api_calls"] = sandbox_stats(exported)
-        warehouse = Path(env["PMKPI_DATA_DIR"]) / "warehouse.duckdb"
-        con = duckdb.connect(str(warehouse), read_only=True)
-        raw = {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for (t,) in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'raw_%'").fetchall()}
-        con.close()
-        figures["rows_landed"] = sum(raw.values())
-        figures["rows_landed_per_second"] = round(figures["rows_landed"] / figures["backfill_seconds"])
-        from pmkpi_pipeline.definitions import defs
+        with ExitStack() as homes:
+            env.update({k: v for k, v in exported.items() if k.startswith("PMKPI_")})
+            home = homes.enter_context(fresh_home(work / "home_full", args.instance))
+            run_env = env_for(home, env)  # the floor settings: pmkpi's own defaults, as a data team runs it
+            sandbox_stats(exported, reset=True)
+            _log(f"full single-run backfill of every asset ({args.instance} instance) …")
+            figures["backfill_seconds"], compute = timed_backfill(start, end, run_env, work / "compute_full.json")
+            figures["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
+            figures["own_work_seconds"] = own_work(home, run_env)
+            figures["own_work_compute_seconds"] = compute["compute_seconds"]
+            figures["api_calls"] = sandbox_stats(exported)
+            warehouse = Path(env["PMKPI_DATA_DIR"]) / "warehouse.duckdb"
+            con = duckdb.connect(str(warehouse), read_only=True)
+            raw = {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for (t,) in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'raw_%'").fetchall()}
+            con.close()
+            figures["rows_landed"] = sum(raw.values())
+            figures["rows_landed_per_second"] = round(figures["rows_landed"] / figures["backfill_seconds"])
+            from pmkpi_pipeline.definitions import defs
 
-        assets = len(list(defs().resolve_all_asset_specs()))
-        figures["materializations"] = assets * days
-        if not args.skip_floor:
-            floors = {}
-            for label, flags in (("per_day", []), ("without_per_day", ["--without-per-day"])):
-                _log(f"bookkeeping floor ({label.replace('_', ' ')} results): the same graph with no-op bodies …")
-                (work / f"home_floor_{label}").mkdir()
-                floor_env = {**env, "DAGSTER_HOME": str(work / f"home_floor_{label}")}
-                floors[label] = run_json([sys.executable, str(Path(__file__).parent / "floor.py"), start, end,
-                                          *flags], floor_env)
-            figures["floor_seconds"] = floors["per_day"]["floor_seconds"]
-            figures["check_evaluations"] = floors["per_day"]["check_evaluations"]
-            figures["floor_without_per_day_seconds"] = floors["without_per_day"]["floor_seconds"]
-            # What each day's own metadata (one add_asset_metadata call per day per asset) and each day's
-            # own check evaluations (one event per check per day) cost Dagster's bookkeeping, same run.
-            figures["per_day_results_seconds"] = round(figures["floor_seconds"]
-                                                       - figures["floor_without_per_day_seconds"], 2)
-            figures["per_day_ms_per_check_evaluation"] = round(1000 * figures["per_day_results_seconds"] / max(
-                1, figures["check_evaluations"] - floors["without_per_day"]["check_evaluations"]), 1)
-            figures["own_work_seconds"] = round(figures["backfill_seconds"] - figures["floor_seconds"], 2)
-            figures["floor_ms_per_materialization"] = round(
-                1000 * figures["floor_without_per_day_seconds"] / figures["materializations"], 1)
-        daily_start = (date.fromisoformat(end) - timedelta(days=3)).isoformat()
-        _log(f"daily incremental run ({daily_start}..{end}) …")
-        figures["daily_run_seconds"] = round(timed([str(BIN / "pmkpi"), "backfill", daily_start, end], run_env), 2)
-        if args.sample:
-            compare_per_partition(args.sample, start, end, days, warehouse, work, env, figures)
+            assets = len(list(defs().resolve_all_asset_specs()))
+            figures["materializations"] = assets * days
+            if args.floors:
+                measure_floors(args, start, end, days, assets, env, work, homes, figures)
+            daily_start = (date.fromisoformat(end) - timedelta(days=3)).isoformat()
+            _log(f"daily incremental run ({daily_start}..{end}) …")
+            figures["daily_run_seconds"] = round(
+                timed([str(BIN / "pmkpi"), "backfill", daily_start, end], run_env), 2)
+            if args.sample:
+                compare_per_partition(args.sample, start, end, days, warehouse, work, env, figures, args.instance,
+                                      homes)
     finally:
         sandbox.terminate()
         sandbox.wait()
@@ -181,15 +202,79 @@ def main() -> int:
     return 0 if figures.get("per_partition_rows_equal", True) else 1
 
 
+def timed_backfill(start: str, end: str, env: dict, out: Path) -> tuple[float, dict]:
+    """``pmkpi backfill START END`` through ``timed_run.py``: its wall seconds and the bodies' compute seconds."""
+    wall = timed([sys.executable, str(HERE / "timed_run.py"), str(out), "backfill", start, end], env)
+    return round(wall, 2), json.loads(out.read_text())
+
+
+def own_work(home: Path, env: dict) -> float | None:
+    """Seconds inside our asset and check bodies of the instance's latest run, as the bodies record them
+    (``own_work.py``); None when the code under test records none (an older git ref)."""
+    from own_work import own_work_seconds
+
+    saved = {k: os.environ.get(k) for k in ("DAGSTER_HOME", "DAGSTER_POSTGRES_URL")}
+    os.environ.update({k: env[k] for k in saved if k in env})
+    try:
+        seconds = own_work_seconds(str(home))
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    return round(seconds, 2) if seconds else None
+
+
+def measure_floors(args, start: str, end: str, days: int, assets: int, env: dict, work: Path, homes: ExitStack,
+                   figures: dict) -> None:
+    """The bookkeeping floor (``floor.py``) on each kind of ``args.floors``, with and without the floor settings,
+    and without the per-day results on the backfill's kind; the ``floor_*`` figures."""
+    floor_end = end
+    if args.floor_days and args.floor_days < days:
+        floor_end = (date.fromisoformat(start) + timedelta(days=args.floor_days - 1)).isoformat()
+    floor_days = (date.fromisoformat(floor_end) - date.fromisoformat(start)).days + 1
+    figures["floor_partitions"] = floor_days
+    runs = [(kind, settings, True) for kind in args.floors for settings in (True, False)]
+    runs.append((args.instance, True, False))
+    measured = {}
+    for kind, settings, per_day in runs:
+        label = f"{kind}_{'settings' if settings else 'default'}{'' if per_day else '_without_per_day'}"
+        _log(f"bookkeeping floor on {kind}, {'with' if settings else 'without'} the settings"
+             f"{'' if per_day else ', without per-day results'} ({start}..{floor_end}) …")
+        home = homes.enter_context(fresh_home(work / f"home_floor_{label}", kind))
+        measured[label] = run_json([sys.executable, str(HERE / "floor.py"), start, floor_end,
+                                    *([] if per_day else ["--without-per-day"])],
+                                   floor_env(env_for(home, env), kind, settings))
+    for kind in args.floors:
+        with_settings, default = measured[f"{kind}_settings"], measured[f"{kind}_default"]
+        figures[f"floor_{kind}_seconds"] = with_settings["floor_seconds"]
+        figures[f"floor_default_{kind}_seconds"] = default["floor_seconds"]
+        # The targets: at most 0.6 on SQLite, 0.2 on PostgreSQL.
+        figures[f"floor_ratio_{kind}"] = round(with_settings["floor_seconds"] / default["floor_seconds"], 3)
+    mine = measured[f"{args.instance}_settings"]
+    without = measured[f"{args.instance}_settings_without_per_day"]
+    figures["floor_seconds"] = mine["floor_seconds"]
+    figures["floor_default_seconds"] = measured[f"{args.instance}_default"]["floor_seconds"]
+    figures["check_evaluations"] = mine["check_evaluations"]
+    figures["floor_without_per_day_seconds"] = without["floor_seconds"]
+    # What each day's own metadata (one add_asset_metadata call per day per asset) and each day's
+    # own check evaluations (one event per check per day) cost Dagster's bookkeeping, same run.
+    figures["per_day_results_seconds"] = round(figures["floor_seconds"] - figures["floor_without_per_day_seconds"], 2)
+    figures["per_day_ms_per_check_evaluation"] = round(1000 * figures["per_day_results_seconds"] / max(
+        1, figures["check_evaluations"] - without["check_evaluations"]), 1)
+    figures["floor_ms_per_materialization"] = round(
+        1000 * figures["floor_without_per_day_seconds"] / (assets * floor_days), 1)
+
+
 def compare_per_partition(sample: int, start: str, end: str, days: int, warehouse: Path, work: Path,
-                          env: dict, figures: dict) -> None:
+                          env: dict, figures: dict, kind: str, homes: ExitStack) -> None:
     """Re-run ``sample`` partitions one process and one run each; compare speed and result rows."""
     first = date.fromisoformat(start)
     picks = [(first + timedelta(days=days * (i + 1) // (sample + 1))).isoformat() for i in range(sample)]
     copy = work / "per_partition.duckdb"
     shutil.copy(warehouse, copy)
-    (work / "home_pp").mkdir()
-    pp_env = {**env, "PMKPI_WAREHOUSE": str(copy), "DAGSTER_HOME": str(work / "home_pp")}
+    pp_env = {**env_for(homes.enter_context(fresh_home(work / "home_pp", kind)), env), "PMKPI_WAREHOUSE": str(copy)}
     _log(f"naive path: {sample} partitions, one process and run each ({', '.join(picks)}) …")
     walls = [timed([str(BIN / "pmkpi"), "backfill", d, d], pp_env) for d in picks]
     per_partition = sum(walls) / len(walls)
