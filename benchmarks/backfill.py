@@ -123,8 +123,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--size", choices=sorted(RANGES), default="reference")
     parser.add_argument("--scale", type=float, default=1.0,
                         help="times the size's customers, product events and GA4 pages (pmkpi sandbox --scale)")
-    parser.add_argument("--instance", choices=KINDS, default="sqlite",
-                        help="the Dagster instance of the backfill (postgres: a new database on PMKPI_BENCH_PG_URL)")
+    parser.add_argument("--instance", choices=(*KINDS, "memory"), default="sqlite",
+                        help="the Dagster instance of the backfill (postgres: a new database on PMKPI_BENCH_PG_URL; "
+                        "memory: in-memory, the cheapest bookkeeping, for own work and RSS)")
     parser.add_argument("--floors", default=None,
                         help="instance kinds to measure the floor on, with and without the settings (default: "
                         "sqlite,postgres when PMKPI_BENCH_PG_URL is set, else the --instance kind); 'none' skips")
@@ -137,12 +138,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.skip_floor:
         args.floors = "none"
+    if args.instance == "memory":
+        args.sample = 0  # one run per partition is measured against a single run on the same kind of instance
     if args.floors is None:
-        args.floors = "sqlite,postgres" if os.environ.get("PMKPI_BENCH_PG_URL") else args.instance
+        args.floors = "sqlite,postgres" if os.environ.get("PMKPI_BENCH_PG_URL") else "sqlite"
     args.floors = [] if args.floors == "none" else args.floors.split(",")
     if not set(args.floors) <= set(KINDS):
         parser.error(f"--floors: a comma-separated list of {', '.join(KINDS)}, or none")
-    if args.instance not in args.floors and args.floors:
+    if args.instance not in args.floors and args.floors and args.instance != "memory":
         args.floors.insert(0, args.instance)
     return args
 
@@ -164,13 +167,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with ExitStack() as homes:
             env.update({k: v for k, v in exported.items() if k.startswith("PMKPI_")})
-            home = homes.enter_context(fresh_home(work / "home_full", args.instance))
+            memory = args.instance == "memory"
+            home = homes.enter_context(fresh_home(work / "home_full", "sqlite" if memory else args.instance))
             run_env = env_for(home, env)  # the floor settings: pmkpi's own defaults, as a data team runs it
             sandbox_stats(exported, reset=True)
             _log(f"full single-run backfill of every asset ({args.instance} instance) …")
-            figures["backfill_seconds"], compute = timed_backfill(start, end, run_env, work / "compute_full.json")
+            figures["backfill_seconds"], compute = timed_backfill(start, end, run_env, work / "compute_full.json",
+                                                                  memory)
             figures["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
-            figures["own_work_seconds"] = own_work(home, run_env)
+            figures["own_work_seconds"] = compute.get("own_seconds") if memory else own_work(home, run_env)
             figures["own_work_compute_seconds"] = compute["compute_seconds"]
             figures["api_calls"] = sandbox_stats(exported)
             warehouse = Path(env["PMKPI_DATA_DIR"]) / "warehouse.duckdb"
@@ -188,11 +193,11 @@ def main(argv: list[str] | None = None) -> int:
                 measure_floors(args, start, end, days, assets, env, work, homes, figures)
             daily_start = (date.fromisoformat(end) - timedelta(days=3)).isoformat()
             _log(f"daily incremental run ({daily_start}..{end}) …")
-            figures["daily_run_seconds"] = round(
-                timed([str(BIN / "pmkpi"), "backfill", daily_start, end], run_env), 2)
+            figures["daily_run_seconds"] = timed_backfill(daily_start, end, run_env, work / "compute_daily.json",
+                                                          memory)[0]
             if args.sample:
-                compare_per_partition(args.sample, start, end, days, warehouse, work, env, figures, args.instance,
-                                      homes)
+                compare_per_partition(args.sample, start, end, days, warehouse, work, env, figures,
+                                      "sqlite" if memory else args.instance, homes)
     finally:
         sandbox.terminate()
         sandbox.wait()
@@ -202,17 +207,21 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if figures.get("per_partition_rows_equal", True) else 1
 
 
-def timed_backfill(start: str, end: str, env: dict, out: Path) -> tuple[float, dict]:
-    """``pmkpi backfill START END`` through ``timed_run.py``: its wall seconds and the bodies' compute seconds."""
-    wall = timed([sys.executable, str(HERE / "timed_run.py"), str(out), "backfill", start, end], env)
+def timed_backfill(start: str, end: str, env: dict, out: Path, memory: bool = False) -> tuple[float, dict]:
+    """``pmkpi backfill START END`` through ``timed_run.py`` (``memory``: on an in-memory instance): its wall
+    seconds and what timed_run.py counted (the bodies' compute seconds; in memory their own-work lines too)."""
+    wall = timed([sys.executable, str(HERE / "timed_run.py"), str(out), "memory" if memory else "backfill",
+                  start, end], env)
     return round(wall, 2), json.loads(out.read_text())
 
 
 def own_work(home: Path, env: dict) -> float | None:
     """Seconds inside our asset and check bodies of the instance's latest run, as the bodies record them
     (``own_work.py``); None when the code under test records none (an older git ref)."""
-    from own_work import own_work_seconds
-
+    try:
+        from own_work import own_work_seconds
+    except ImportError:  # the code under test has no own-work lines (pmkpi_pipeline.defs.common.own_work)
+        return None
     saved = {k: os.environ.get(k) for k in ("DAGSTER_HOME", "DAGSTER_POSTGRES_URL")}
     os.environ.update({k: env[k] for k in saved if k in env})
     try:

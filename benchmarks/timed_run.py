@@ -1,10 +1,13 @@
 """``pmkpi`` with the seconds spent computing in each step's body counted from outside, for any version of the code.
 
     python benchmarks/timed_run.py OUT.json backfill START END
+    python benchmarks/timed_run.py OUT.json memory START END   # the same on an in-memory Dagster instance
 
-runs ``pmkpi backfill START END`` in this process with Dagster's step compute (``_yield_compute_results``:
-the asset or check body and the events it hands over) timed only while it runs: the time Dagster spends
-between two of its results (writing events, the IO manager, the run's bookkeeping) is not counted. Writes
+runs ``pmkpi backfill START END`` in this process (``memory``: ``pmkpi``'s backfill on an in-memory instance,
+whose bookkeeping is cheap; the bodies' own-work lines are then read from it here, as ``own_seconds``), with
+Dagster's step compute (``_yield_compute_results``: the asset or check body and the events it hands over)
+timed only while it runs: the time Dagster spends between two of its results (writing events, the IO
+manager, the run's bookkeeping) is not counted. Writes
 ``{"compute_seconds": total, "compute_seconds_by_step": {...}}`` to OUT.json. It reads nothing the
 pipeline records itself, so ``benchmarks/compare.py`` measures a git ref that has no own-work timing the
 same way as the working tree. It includes what a body calls of Dagster in-line (e.g. ``add_asset_metadata``,
@@ -14,6 +17,7 @@ reading the instance), so it is at or a little above ``benchmarks/own_work.py``'
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from collections import defaultdict
@@ -42,16 +46,41 @@ def timing_compute(by_step: dict[str, float]) -> None:
     compute._yield_compute_results = timed
 
 
+def in_memory_backfill(start: str, end: str, figures: dict) -> int:
+    """``pmkpi``'s backfill of START..END on an in-memory instance; the bodies' own seconds into ``figures``."""
+    from datetime import date
+
+    from dagster import DagsterInstance
+
+    from pmkpi_pipeline.cli import run_backfill
+
+    created = []
+    ephemeral = DagsterInstance.ephemeral
+    DagsterInstance.ephemeral = lambda *args, **kwargs: created.append(ephemeral(*args, **kwargs)) or created[-1]
+    os.environ.pop("DAGSTER_HOME", None)
+    ok = run_backfill(date.fromisoformat(start), date.fromisoformat(end), ephemeral_by_default=True)
+    try:  # the bodies' own-work lines (pmkpi_pipeline.defs.common.own_work), where the code under test has them
+        from pmkpi_pipeline.defs.common.own_work import own_seconds_in
+    except ImportError:
+        return 0 if ok else 1
+    [instance] = created
+    [run_id] = instance.get_run_ids()
+    lines = [entry.user_message for entry in instance.all_logs(run_id) if entry.dagster_event is None]
+    figures["own_seconds"] = round(sum(own_seconds_in(line) or 0.0 for line in lines), 2)
+    return 0 if ok else 1
+
+
 def main(argv: list[str]) -> int:
     out, command = Path(argv[0]), argv[1:]
     by_step: dict[str, float] = defaultdict(float)
     timing_compute(by_step)
     from pmkpi_pipeline.cli import main as pmkpi
 
+    figures: dict = {}
     try:
-        return pmkpi(command)
+        return in_memory_backfill(*command[1:], figures) if command[0] == "memory" else pmkpi(command)
     finally:
-        out.write_text(json.dumps({"compute_seconds": round(sum(by_step.values()), 2),
+        out.write_text(json.dumps({**figures, "compute_seconds": round(sum(by_step.values()), 2),
                                    "compute_seconds_by_step": {k: round(v, 3) for k, v in sorted(by_step.items())}}))
 
 
