@@ -45,6 +45,7 @@ def fresh_home(path: Path, kind: str) -> Iterator[Path]:
     """``path`` made a fresh ``DAGSTER_HOME`` of ``kind`` (``sqlite`` or ``postgres``); the database dropped on exit."""
     path.mkdir(parents=True)
     if kind == "sqlite":
+        (path / "dagster.yaml").write_text("")  # Dagster's default: SQLite files in DAGSTER_HOME
         yield path
         return
     import psycopg2
