@@ -8,13 +8,14 @@ are not what is measured, and would cost Dagster one evaluation per check per da
 GA4 lookback for everything, the older Mailchimp lookback for Mailchimp and what it feeds), with their
 checks, as the daemon would. Prints JSON: ``history_seconds``, ``daily_run_seconds`` (the requests'
 wall time together), ``daily_compute_seconds`` (inside the bodies, ``timed_run.timing_compute``) and the
-ranges. The instance is ``DAGSTER_HOME``'s, with pmkpi's floor settings as defaults.
+ranges. The instance is ``DAGSTER_HOME``'s (in memory when unset), with pmkpi's floor settings as defaults.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from collections import defaultdict
 from datetime import date, datetime, timedelta
@@ -36,7 +37,7 @@ def run_daily(yesterday: date) -> dict:
     settings = load_settings()
     history = define_asset_job("history", selection=AssetSelection.all(include_sources=False).without_checks())
     defs = Definitions.merge(load_defs(), Definitions(jobs=[history]))
-    instance = DagsterInstance.get()
+    instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
     set_floor_defaults(postgres=is_postgres_instance(instance))
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     figures: dict = {"history": f"{settings.start_date}..{yesterday}"}

@@ -3,10 +3,11 @@
     python benchmarks/scaling.py                                   # 0.5x..4x reference, 1/2/4 years: hours
     python benchmarks/scaling.py --size tiny --scales 0.5,1,2 --years 1,2 --days 60   # minutes
 
-1. For each scale, ``backfill.py --size SIZE --scale S`` (a fresh process, sandbox and SQLite instance
-   each; no floors, no per-partition sample): the backfill's own work (inside the bodies, ``own_work.py``;
-   and ``own_work_compute_seconds``, counted from outside by ``timed_run.py``) and its peak RSS, then the
-   growth exponent of own work against scale (least squares of log own work on log scale: 1 is linear).
+1. For each scale, ``backfill.py --size SIZE --scale S`` (a fresh process, sandbox and Dagster instance
+   each, in memory by default: its event log is then in the RSS too; no floors, no per-partition sample):
+   the backfill's own work (inside the bodies, as they record it; and ``own_work_compute_seconds``, counted
+   from outside by ``timed_run.py``) and its peak RSS, then the growth exponent of own work against scale
+   (least squares of log own work on log scale: 1 is linear).
 2. For each number of years, a fresh sandbox company with that much history ending on the same day, the
    history landed (``daily_run.py``, without checks), then the next morning's ``daily_refresh`` run
    timed, and the ratio of the longest history's daily run to the shortest's.
@@ -44,13 +45,14 @@ def growth_exponent(scales: list[float], values: list[float]) -> float | None:
                  / sum((x - mean_x) ** 2 for x, _ in points), 3)
 
 
-def by_scale(size: str, scales: list[float], days: int) -> dict:
+def by_scale(size: str, scales: list[float], days: int, instance: str) -> dict:
     """Own work and peak RSS of the backfill at each scale, and the fitted growth exponents."""
     rows = []
     for scale in scales:
         _log(f"backfill at {scale:g}x {size} …")
         figures = run_json([sys.executable, str(HERE / "backfill.py"), "--size", size, "--scale", str(scale),
-                            "--floors", "none", "--sample", "0", *(["--days", str(days)] if days else [])],
+                            "--floors", "none", "--sample", "0", "--instance", instance,
+                            *(["--days", str(days)] if days else [])],
                            dict(os.environ))
         rows.append({key: figures.get(key) for key in (
             "scale", "partitions", "backfill_seconds", "own_work_seconds", "own_work_compute_seconds",
@@ -61,7 +63,7 @@ def by_scale(size: str, scales: list[float], days: int) -> dict:
             "peak_rss_mib_max": max(r["peak_rss_mib"] for r in rows)}
 
 
-def by_history(size: str, years: list[int], work: Path) -> dict:
+def by_history(size: str, years: list[int], work: Path, instance: str) -> dict:
     """The daily run after each number of years of history (a fresh company, warehouse and instance each)."""
     rows = []
     for count in years:
@@ -73,9 +75,9 @@ def by_history(size: str, years: list[int], work: Path) -> dict:
         sandbox, exported, _ = start_sandbox(size, start.isoformat(), DAILY_END.isoformat(), env)
         try:
             env.update({k: v for k, v in exported.items() if k.startswith("PMKPI_")})
-            with fresh_home(folder / "dagster_home", "sqlite") as home:
-                figures = run_json([sys.executable, str(HERE / "daily_run.py"), DAILY_END.isoformat()],
-                                   env_for(home, env))
+            with fresh_home(folder / "dagster_home", "sqlite" if instance == "memory" else instance) as home:
+                run_env = env_for(home, env) if instance != "memory" else env  # no DAGSTER_HOME: in memory
+                figures = run_json([sys.executable, str(HERE / "daily_run.py"), DAILY_END.isoformat()], run_env)
         finally:
             sandbox.terminate()
             sandbox.wait()
@@ -94,16 +96,18 @@ def main() -> int:
     parser.add_argument("--scales", default="0.5,1,2,4", help="company sizes as multiples of --size ('' skips)")
     parser.add_argument("--days", type=int, default=0, help="backfill only the first N days of the size's range")
     parser.add_argument("--years", default="1,2,4", help="years of history before the daily run ('' skips)")
+    parser.add_argument("--instance", choices=("memory", "sqlite", "postgres"), default="memory",
+                        help="Dagster instance of the runs (default memory: bookkeeping cheap, our own work the same)")
     args = parser.parse_args()
     scales = [float(s) for s in args.scales.split(",") if s]
     years = sorted(int(y) for y in args.years.split(",") if y)
     work = Path(tempfile.mkdtemp(prefix="pmkpi-scaling-"))
-    out: dict = {"size": args.size}
+    out: dict = {"size": args.size, "instance": args.instance}
     try:
         if scales:
-            out.update(by_scale(args.size, scales, args.days))
+            out.update(by_scale(args.size, scales, args.days, args.instance))
         if years:
-            out.update(by_history(args.size, years, work))
+            out.update(by_history(args.size, years, work, args.instance))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(json.dumps(out, indent=1))
