@@ -93,7 +93,8 @@ def run_json(cmd: list[str], env: dict) -> dict:
     completed = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if completed.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{completed.stderr[-3000:]}")
-    return json.loads(completed.stdout.strip().splitlines()[-1])
+    text = completed.stdout.strip()
+    return json.loads(text[text.rfind("\n{") + 1:])  # one line, or an indented object from its "{" line
 
 
 def table_rows(path: Path, where_dates: list[str] | None = None) -> dict[str, list]:
