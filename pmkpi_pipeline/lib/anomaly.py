@@ -326,6 +326,8 @@ def _fit(windows: dict, today: dict, params: AnomalyParams, ratio_kind: str | No
     total = np.maximum(np.sqrt(error_var + now + profile_var), floor)
 
     score = (scale.forward(today["value"]) - center) / total
+    back = (scale.forward(today["value"]) - change.pop("earlier") - profile[:, 0]) / total
+    score = np.where(np.abs(back) < np.abs(score), back, score)  # NaN (no adopted dip) keeps the score
     reach = params.sensitivity * total
     # The range shown is clipped to the values the KPI can take (the verdict is unaffected).
     if ratio_kind in ("proportion", "signed"):
@@ -460,7 +462,10 @@ def _sustained(steady: np.ndarray, model: _Level, process: np.ndarray, sampling:
     level = np.where(kept, before, np.where(adopted, since, model.predicted[:, h]))
     error_var = np.where(adopted, model.error_var + one / best_c, model.error_var)
     run = np.where(young, np.sign(best_t) * best_c, 0).astype(int)
-    return level, error_var, {"run": run, "held": kept & young, "shifted": np.where(adopted, best_c, 0)}
+    # During and after a dip (a closure), the level before it stays a normal place to be: a reopening is no spike.
+    earlier = np.where((adopted | young) & (best_t < 0), before, np.nan)
+    return level, error_var, {"run": run, "held": kept & young, "shifted": np.where(adopted, best_c, 0),
+                              "earlier": earlier}
 
 
 def _weekday_factor(standardised: np.ndarray, position: np.ndarray) -> np.ndarray:
