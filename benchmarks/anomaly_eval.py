@@ -45,6 +45,7 @@ warnings.filterwarnings("ignore", message=".*(preview|beta).*", module="dagster|
 
 import anomaly_series_a  # noqa: E402
 import anomaly_series_b  # noqa: E402
+import anomaly_series_c  # noqa: E402
 from anomaly_cases import ANOMALY, CLEAN, IGNORED, KINDS, Case  # noqa: E402
 
 from pmkpi_pipeline.defs.kpis.catalog import BY_ID  # noqa: E402
@@ -53,7 +54,8 @@ from pmkpi_pipeline.defs.kpis.checks import anomaly_params, anomaly_verdicts  # 
 DETECTORS = ("ours", "oracle", "baseline")
 BINS = ((2.5, 3.5), (3.5, 4.5), (4.5, 5.0), (5.0, 6.0))
 BAR_MAX_SIZE = 5.0
-GENERATORS = {"A (tuned on)": (anomaly_series_a.generate, 180), "B (held out)": (anomaly_series_b.generate, 150)}
+GENERATORS = {"A (tuned on)": (anomaly_series_a.generate, 180), "B (held out)": (anomaly_series_b.generate, 150),
+              "C (held out)": (anomaly_series_c.generate, None)}
 
 
 def ours(case: Case) -> np.ndarray:
@@ -155,15 +157,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seed", type=int, default=20250613)
     parser.add_argument("--series-per-kind", type=int, default=30)
+    parser.add_argument("--generators", default="ABC", help="which generators to run, e.g. BC (default ABC)")
     args = parser.parse_args(argv)
     if args.series_per_kind < 1:
         parser.error("--series-per-kind must be at least 1")
     met = True
     for name, (generate, days) in GENERATORS.items():
+        if name[0] not in args.generators.upper():
+            continue
         started = time.perf_counter()
         judged = judge(generate(args.seed, args.series_per_kind, days))
-        print(f"\n=== generator {name}: seed={args.seed}, {args.series_per_kind} series per kind, {days} days; "
-              f"anomalies of 2.5–5 sd ===")
+        print(f"\n=== generator {name}: seed={args.seed}, {args.series_per_kind} series per kind, "
+              f"{days or '90–365'} days; anomalies of 2.5–5 sd ===")
         table = kind_table(judged)
         bin_table(judged)
         checks = bar(table)
