@@ -19,6 +19,8 @@ model is fitted for all days of a series at once, with vectorised numpy operatio
   with the smallest robust error, times ``1 + 1/window`` (``2/window`` when trended) so that a
   short or trended level must win clearly and not by the replay's luck, wins: a long mean for a
   steady series (close to knowing the true mean), a short or trended one for a smooth or wandering one.
+  Where the winner's replay errors are clearly correlated from one day to the next (a level lagging a
+  bending curve), their lag-1 share (errors clipped at ``_CARRY_CLIP`` sd) is added to the next prediction.
 * **noise** — that winner's robust replay error, pooled across weekdays (a weekday whose errors run
   wider or narrower gets its share, shrunk towards the pool), beyond each day's own sampling noise:
   binomial over that day's denominator for a proportion, (1−m)(1+m)/d for signed ratios such as
@@ -30,7 +32,8 @@ model is fitted for all days of a series at once, with vectorised numpy operatio
   (so a trend or wandering does not count); beyond ``sensitivity`` it is a change. A dip keeps
   being judged against the level before it for ``shift_days`` days, so every day of a holiday
   week or an outage is flagged ("sustained dip"; a run upwards is a "level shift"), then the new
-  level is adopted; once the last days are back near the old level, the change is over.
+  level is adopted (extended to today by the slope within it when that slope is clear: a curve that
+  keeps bending); once the last days are back near the old level, the change is over.
 
 The score is the deviation of today's value from the expected one in standard deviations of
 the prediction (process and sampling noise, the weekday effect's estimation error; at least
@@ -70,6 +73,11 @@ _MIN_BACKTEST = 21  # backtest errors a candidate level needs to compete
 _LOG_MIN_COUNT = 30  # counts are judged on the log scale only when every value is at least this
 _FULL_REPLAY = 42  # backtest errors from which the replay alone sets the noise
 _OUTLIER = 4.0  # history values this many sd from their neighbours are not learnt from
+_CARRY_CLIP = 1.5  # replay errors are clipped at this many sd before they carry on to the next day
+_CARRY_SIGNIFICANCE = 2.0  # errors' lag-1 correlation × √pairs needed before any of an error carries on
+_CARRY_MAX = 0.9  # the largest share of an error that carries on
+_THEIL_SEN_VAR = 1.1  # variance of the Theil–Sen slope relative to least squares' (normal data)
+_DRIFT_SIGNIFICANCE = 2.0  # t-statistic of the slope within an adopted change needed to carry it to today
 _WEEKDAY_PRIOR = 8  # errors of ratio 1 a weekday's own noise ratio is shrunk with
 # Degrees of freedom the noise estimate gets per backtest error (prior counted in). Nominally at most 1; 2 is
 # what the benchmark's generators bear (0.5 and 1 cost more recall than the false alarms they saved).
@@ -412,6 +420,7 @@ def _chosen_level(steady: np.ndarray, sampling: np.ndarray, process: np.ndarray,
                       np.where(better[:, None], slope, best.slope),
                       np.where(better, k, best.window), np.where(better, trended, best.trended), best.error_var)
     replayed = np.isfinite(lowest)
+    best.predicted, chosen_errors = _carried(best.predicted, chosen_errors)
     variance = _process_variance(chosen_errors, np.where(np.isnan(chosen_errors), np.nan, sampling),
                                  _robust_sd(chosen_errors) ** 2, copies=1, weight=weight)
     # A short replay (a young series) is shrunk towards what the lagged differences' noise implies for this
@@ -425,6 +434,25 @@ def _chosen_level(steady: np.ndarray, sampling: np.ndarray, process: np.ndarray,
     return best
 
 
+def _carried(predicted: np.ndarray, errors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The level's predictions and replay errors, with the share of each error that carries on to the next day
+    added to the next prediction (where the replay's errors are clearly autocorrelated: a level that lags a
+    bending curve). Errors are clipped first, so an outlier carries little."""
+    n, h = errors.shape
+    sd = _robust_sd(errors)
+    z = errors / np.where(sd > 0, sd, 1.0)[:, None]
+    z = np.where(np.abs(z) <= _CARRY_CLIP + 1, z, np.nan)  # pairs with an outlier say nothing of the carry
+    pairs = z[:, 1:] * z[:, :-1]
+    seen = (~np.isnan(pairs)).sum(axis=1)
+    rho = np.nansum(pairs, axis=1) / np.maximum(np.nansum(np.where(np.isnan(pairs), np.nan, z[:, :-1] ** 2),
+                                                          axis=1), 1e-300)
+    rho = np.where(rho * np.sqrt(np.maximum(seen, 1)) > _CARRY_SIGNIFICANCE, np.clip(rho, 0, _CARRY_MAX), 0.0)
+    clipped = np.clip(errors / np.where(sd > 0, sd, 1.0)[:, None], -_CARRY_CLIP, _CARRY_CLIP)
+    carry = rho[:, None] * np.nan_to_num(clipped * sd[:, None])
+    return (predicted + np.concatenate([np.zeros((n, 1)), carry], axis=1),
+            errors - np.concatenate([np.zeros((n, 1)), carry[:, :-1]], axis=1))
+
+
 def _sustained(steady: np.ndarray, model: _Level, process: np.ndarray, sampling: np.ndarray,
                params: AnomalyParams) -> tuple[np.ndarray, np.ndarray, dict]:
     """Today's level and its error variance, with a recent change taken into account, and the run (signed days).
@@ -436,7 +464,8 @@ def _sustained(steady: np.ndarray, model: _Level, process: np.ndarray, sampling:
     run (``run`` = +c or −c, else 0); a flat level over a week or more keeps judging a dip
     against the level before it, and keeps that level once the last days are back near it. An
     older change is adopted: the robust level of the days since (for a trended level only a
-    clear step, which it would otherwise carry on as a slope).
+    clear step, which it would otherwise carry on as a slope), moved to today by the slope within it when
+    that slope is clear.
     """
     n, h = steady.shape
     rows = np.arange(n)
@@ -472,13 +501,31 @@ def _sustained(steady: np.ndarray, model: _Level, process: np.ndarray, sampling:
     young = changed & ~over & (best_c < params.shift_days)
     # A dip holds on to the level before it (a rise does not), and so does the end of a change.
     kept = flat & ((young & (best_t < 0)) | (changed & over))
+    # A change adopted while the series keeps moving (a bending curve) is carried to today by its own clear slope.
+    columns = np.where(np.isnan(tail), np.nan, np.arange(h) - h)
+    centred = columns - np.nanmean(columns, axis=1)[:, None]
+    drift = _theil_sen(tail)
+    reach = -np.nanmean(columns, axis=1)
+    drift_var = _THEIL_SEN_VAR * one / np.maximum(np.nansum(centred**2, axis=1), 1e-300)
+    moving = adopted & (drift**2 > _DRIFT_SIGNIFICANCE**2 * drift_var)
+    since = np.where(moving, since + drift * reach, since)
     level = np.where(kept, before, np.where(adopted, since, model.predicted[:, h]))
-    error_var = np.where(adopted, model.error_var + one / best_c, model.error_var)
+    error_var = np.where(adopted, model.error_var + one / best_c + np.where(moving, drift_var * reach**2, 0),
+                         model.error_var)
     run = np.where(young, np.sign(best_t) * best_c, 0).astype(int)
     # During and after a dip (a closure), the level before it stays a normal place to be: a reopening is no spike.
     earlier = np.where((adopted | young) & (best_t < 0), before, np.nan)
     return level, error_var, {"run": run, "held": kept & young, "shifted": np.where(adopted, best_c, 0),
                               "earlier": earlier}
+
+
+def _theil_sen(y: np.ndarray) -> np.ndarray:
+    """Per row, the median of the slopes between every two non-NaN columns of ``y`` (0 with fewer than two):
+    a slope an outlier cannot move."""
+    h = y.shape[1]
+    gap = np.arange(h)[None, :] - np.arange(h)[:, None]
+    slopes = (y[:, None, :] - y[:, :, None]) / np.where(gap > 0, gap, np.nan)
+    return np.nan_to_num(_nanmedian(slopes.reshape(len(y), -1)))
 
 
 def _t_as_normal(t: np.ndarray, dof: np.ndarray) -> np.ndarray:
