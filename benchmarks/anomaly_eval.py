@@ -22,8 +22,9 @@ out — though its failures were looked at while the detector was being fixed, s
 untouched either; generator C (:mod:`anomaly_series_c`, written later from the issue's one-line
 description of the external evaluation: 90–365-day series, multiplicative weekly profiles, gamma and
 Poisson noise, sizes in robust sd of each series' own noise) was not tuned on (only its per-kind
-rates and one holiday series were looked at). All three are ours, so try a generator written by someone else before trusting the numbers: series of
-the shape ``pmkpi detect`` reads can be judged with it directly.
+rates, one holiday series and its holiday recall by day of the dip were looked at). All three are
+ours, so try a generator written by someone else before trusting the numbers: series of the shape
+``pmkpi detect`` reads can be judged with it directly.
 
 Usage: ``python benchmarks/anomaly_eval.py [--seed N] [--series-per-kind N] [--generators ABC]``
 (defaults: seed 20250613, 30 series per kind, all three; A's series are 180 days, B's 150, C's
