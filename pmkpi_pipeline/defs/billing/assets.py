@@ -14,6 +14,7 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, ass
 from ...lib.settings import RunSettings
 from ...lib.warehouse import WarehouseResource, append_rows, replace_rows
 from ..common.metadata import add_daily_row_counts, table_metadata
+from ..common.own_work import timed_body
 from ..common.partitions import DAILY, SINGLE_RUN, partition_dates
 from .resource import BillingDatabase, BillingError
 from .tables import (
@@ -74,6 +75,7 @@ def _utc_window(start: date, end: date, tz: str) -> tuple[datetime, datetime]:
     "invoices and refunds copied whole (state that changes after creation); survey responses "
     "and product events landed by the local date of their timestamp.",
 )
+@timed_body
 def raw_billing(context: AssetExecutionContext, billing: BillingDatabase, warehouse: WarehouseResource,
                 settings: RunSettings):
     """Copy the billing state tables and the run's partitions of the event tables."""

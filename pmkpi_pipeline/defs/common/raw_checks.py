@@ -11,6 +11,7 @@ from dagster import AssetCheckExecutionContext, AssetCheckSeverity, AssetKey, Me
 
 from ...lib.warehouse import WarehouseResource, WarehouseTable, daily_row_counts
 from .metadata import row_count_metadata
+from .own_work import timed_body
 from .partitions import DAILY, partition_dates
 from .per_day import DayVerdict, check_outputs, daily_evaluations
 
@@ -26,6 +27,7 @@ def build_row_count_check(asset_name: str, tables: Sequence[WarehouseTable], blo
     @asset_check(asset=asset_name, name="rows_every_day", partitions_def=DAILY, blocking=blocking,
                  description="Every day of the range has rows in " + ", ".join(t.name for t in tables)
                  + (" (ERROR, blocks staging)." if blocking else " (WARN)."))
+    @timed_body
     def _check(context: AssetCheckExecutionContext, warehouse: WarehouseResource):
         start, end = partition_dates(context)
         with warehouse.connect() as con:

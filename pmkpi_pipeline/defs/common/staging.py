@@ -21,6 +21,7 @@ from ...lib.kpi_tables import LANDED_DAYS, replace_family_rows
 from ...lib.settings import KpiSettings, RunSettings
 from ...lib.warehouse import WarehouseResource
 from .metadata import add_daily_row_counts, code_references, view_metadata
+from .own_work import timed_body
 from .partitions import DAILY, SINGLE_RUN, days, partition_dates
 
 DEFS_DIR = Path(__file__).resolve().parent.parent
@@ -111,6 +112,7 @@ def build_staging_asset(source: str, date_columns: Mapping[str, str | None],
         + ", ".join(date_columns) + ".",
         metadata=code_references(DEFS_DIR / source / "staging.sql"),
     )
+    @timed_body
     def _staging(context: AssetExecutionContext, warehouse: WarehouseResource,
                  settings: RunSettings) -> MaterializeResult:
         start, end = partition_dates(context)

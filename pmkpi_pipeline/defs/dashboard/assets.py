@@ -16,6 +16,7 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, Metadata
 
 from ...lib.settings import RunSettings
 from ...lib.warehouse import WarehouseResource
+from ..common.own_work import timed_body
 from ..kpis.catalog import FAMILIES
 from ..kpis.targets import load_targets
 from .data import load_dashboard
@@ -59,6 +60,7 @@ def build_dashboard(warehouse: WarehouseResource, settings: RunSettings, out: Pa
     "`$PMKPI_DATA_DIR/dashboard.html`) with every KPI's latest value, change, 90-day sparkline with flagged "
     "days, target and formula; MRR movements; feature adoption; the days that failed a check.",
 )
+@timed_body
 def kpi_dashboard(context: AssetExecutionContext, warehouse: WarehouseResource,
                   settings: RunSettings) -> MaterializeResult:
     built = build_dashboard(warehouse, settings, Path(settings.dashboard_path))

@@ -16,6 +16,7 @@ from ...lib.late_data import changed_rows, late_data_metadata, settled_before
 from ...lib.settings import RunSettings
 from ...lib.warehouse import WarehouseResource, WarehouseTable, append_rows, ensure_table, replace_rows
 from ..common.metadata import add_daily_row_counts, table_metadata
+from ..common.own_work import timed_body
 from ..common.partitions import DAILY, SINGLE_RUN, days, partition_dates
 from .resource import OTHER, GA4Resource, ReportResult
 from .tables import GA4_DAYS, GA4_EVENTS, GA4_OTHER_DATES, GA4_PAGES, GA4_TOTALS, GA4_TRAFFIC
@@ -80,6 +81,7 @@ REPORTS = (
     "to days older than the settling window are listed in `changed_settled_rows`; `ga4_property_quota` is "
     "what GA4 said was left of each property quota after the last call.",
 )
+@timed_body
 def raw_ga4(context: AssetExecutionContext, ga4: GA4Resource, warehouse: WarehouseResource, settings: RunSettings):
     """Fetch every GA4 report for the run's partition range and replace those partitions."""
     start, end = partition_dates(context)

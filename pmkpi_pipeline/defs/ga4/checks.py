@@ -17,6 +17,7 @@ from dagster import AssetCheckExecutionContext, AssetCheckSeverity, AssetKey, Me
 from ...lib.settings import RunSettings
 from ...lib.warehouse import WarehouseResource, daily_row_counts, ensure_table
 from ..common.metadata import row_count_metadata
+from ..common.own_work import timed_body
 from ..common.partitions import DAILY, days, partition_dates
 from ..common.per_day import DayVerdict, check_outputs, daily_evaluations, latest_materializations
 from ..common.staging import staging_views
@@ -48,6 +49,7 @@ def _day_status(con, timezone: str, start, end) -> dict:
              description="Every day of the range was pulled from GA4 (ERROR, blocks staging) and has rows in "
              + ", ".join(t.name for t in DAILY_TABLES) + " (WARN, saying whether the day had no traffic, a "
              "tracking outage or came before the property collected data).")
+@timed_body
 def ga4_rows_every_day(context: AssetCheckExecutionContext, warehouse: WarehouseResource, settings: RunSettings):
     """Per day: ERROR when no pull covered it, WARN when GA4 had no rows for it (with why)."""
     start, end = partition_dates(context)
@@ -82,6 +84,7 @@ def ga4_rows_every_day(context: AssetCheckExecutionContext, warehouse: Warehouse
              description="The GA4 property's time zone is PMKPI_TIMEZONE (ERROR, blocks staging: GA4 dates are "
              "days in the property's zone); no thresholding, no rows folded into '(other)' or dated '(other)', "
              "no rows withheld from the breakdowns, no sampling (WARN).")
+@timed_body
 def ga4_data_quality(context: AssetCheckExecutionContext, warehouse: WarehouseResource, settings: RunSettings):
     """Per day: ERROR when GA4's time zone differs, WARN when GA4 flagged or withheld rows."""
     start, end = partition_dates(context)

@@ -8,6 +8,7 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, ass
 
 from ...lib.warehouse import WarehouseResource, replace_rows
 from ..common.metadata import add_daily_row_counts, table_metadata
+from ..common.own_work import timed_body
 from ..common.partitions import DAILY, SINGLE_RUN, partition_dates
 from .resource import INDUSTRY_SALES, MARKETING_SPEND, SOCIAL_MEDIA, InputsFolder
 from .tables import INPUTS_INDUSTRY_SALES, INPUTS_MARKETING_SPEND, INPUTS_SOCIAL_MEDIA
@@ -25,6 +26,7 @@ TABLES = (INPUTS_MARKETING_SPEND, INPUTS_SOCIAL_MEDIA, INPUTS_INDUSTRY_SALES)
     "amount[, currency]), social_media.csv (date, network, impressions, engagements) and "
     "industry_sales.csv (month, market, total_sales[, currency]).",
 )
+@timed_body
 def raw_inputs(context: AssetExecutionContext, inputs: InputsFolder, warehouse: WarehouseResource):
     """Validate the three CSVs and land the run's range of them."""
     start, end = partition_dates(context)

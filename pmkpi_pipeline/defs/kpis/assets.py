@@ -29,6 +29,7 @@ from ...lib.publish import PublishTarget
 from ...lib.settings import KpiSettings, RunSettings
 from ...lib.warehouse import WarehouseResource, ensure_table
 from ..common.metadata import code_references, table_metadata
+from ..common.own_work import timed_body
 from ..common.partitions import DAILY, SHAPING_SETTINGS, SINGLE_RUN, partition_dates
 from ..common.per_day import add_daily_metadata
 from ..operations.freshness import REFRESH_LEAD
@@ -130,6 +131,7 @@ def build_family_asset(family: str):
                   **code_references(FORMULAS_DIR / f"{family}.py", FORMULAS_DIR.parent / "catalog.py",
                                     label="formulas")},
     )
+    @timed_body
     def _family(context: AssetExecutionContext, warehouse: WarehouseResource,
                 settings: RunSettings, publish: PublishTarget) -> MaterializeResult:
         start, end = partition_dates(context)

@@ -29,6 +29,7 @@ from ...lib.kpi_tables import CHECK_ROWS, provisional_rows, replace_family_rows
 from ...lib.publish import PublishTarget
 from ...lib.settings import RunSettings
 from ...lib.warehouse import WarehouseResource
+from ..common.own_work import timed_body
 from ..common.partitions import DAILY, days, partition_dates
 from ..common.per_day import (
     DayVerdict,
@@ -139,6 +140,7 @@ def build_family_checks(family: str):
         ]
 
     @multi_asset_check(name=f"kpi_{family}_checks", specs=specs)
+    @timed_body
     def _checks(context: AssetCheckExecutionContext, warehouse: WarehouseResource, settings: RunSettings,
                 publish: PublishTarget):
         start, end = partition_dates(context)

@@ -30,6 +30,7 @@ from ...lib.pull_ledger import Pull, replace_served, served_span
 from ...lib.settings import RunSettings
 from ...lib.warehouse import WarehouseResource
 from ..common.metadata import add_daily_row_counts, table_metadata
+from ..common.own_work import timed_body
 from ..common.partitions import DAILY, SINGLE_RUN, partition_dates
 from .members import list_members
 from .resource import MailchimpError, MailchimpResource
@@ -157,6 +158,7 @@ def _activity(mailchimp: MailchimpResource, list_ids: list[str], start: date, en
     "changes are counted in the `changed_rows` metadata; changes to campaigns sent before the "
     "settling window are listed in `changed_settled_rows`.",
 )
+@timed_body
 def raw_mailchimp(context: AssetExecutionContext, mailchimp: MailchimpResource,
                   warehouse: WarehouseResource, settings: RunSettings):
     """Fetch campaigns, reports, list activity and members for the run's range and replace those partitions

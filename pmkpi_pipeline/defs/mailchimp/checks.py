@@ -15,6 +15,7 @@ from ...lib.late_data import settled_before
 from ...lib.pull_ledger import served_pulls
 from ...lib.settings import RunSettings
 from ...lib.warehouse import WarehouseResource, ensure_table
+from ..common.own_work import timed_body
 from ..common.partitions import DAILY, days, partition_dates
 from ..common.per_day import DayVerdict, check_outputs, daily_evaluations
 from ..common.raw_checks import build_row_count_check
@@ -39,6 +40,7 @@ _PER_LIST_DAY = f"""
              description="On days whose list activity Mailchimp served (the 180 days before the pull) and that had "
              "settled when pulled, each list's members who opted in that day equal the activity's subs + other_adds "
              "(WARN).")
+@timed_body
 def leads_match_activity(context: AssetCheckExecutionContext, warehouse: WarehouseResource,
                          mailchimp: MailchimpResource, settings: RunSettings):
     """Per day: WARN when a list's opted-in members and its activity's ``subs + other_adds`` differ."""
