@@ -1,56 +1,67 @@
-"""Where our own work goes in a backfill: cProfile over one single-run backfill, our functions only.
+"""Where our own work goes in a backfill: py-spy samples of ``pmkpi backfill``, only inside our bodies.
 
-    PMKPI_...=... python benchmarks/profile_own.py START END [--top 25] [--out FILE]
+    PMKPI_...=... DAGSTER_HOME=... python benchmarks/profile_own.py START END [--top 25] [--out FILE]
 
-Runs ``pmkpi backfill START END`` in this process on an in-memory Dagster instance (its bookkeeping is
-not what we profile) against the sources the ``PMKPI_*`` settings name (e.g. a running ``pmkpi sandbox``),
-and prints two tables: our functions by cumulative seconds (nested ones count inside their callers), and
-the library calls our code makes directly (DuckDB, pandas, clients), by the seconds spent in them.
+Runs ``pmkpi backfill START END`` under ``py-spy record`` (a sampling profiler: Dagster's bookkeeping runs at
+full speed) against the sources the ``PMKPI_*`` settings name, e.g. a running ``pmkpi sandbox``. Only samples
+inside an asset or check body count (frames under ``defs/common/own_work.py``, see :mod:`own_work`), so the
+seconds are our own work. Prints our functions by inclusive seconds, and the library functions our code calls
+directly (DuckDB, pandas, Dagster, clients) by the seconds spent in them.
 """
 
 from __future__ import annotations
 
 import argparse
-import cProfile
-import io
 import os
-import pstats
+import re
+import subprocess
 import sys
-import time
-from collections import defaultdict
+import tempfile
+from collections import Counter
+from pathlib import Path
 
-OURS = f"{os.sep}pmkpi_pipeline{os.sep}"
+RATE = 50  # samples per second
+OURS = "pmkpi_pipeline/"
+BODY = "own_work.py"  # the timed_body wrappers: every sample below one is our own work
+_FRAME = re.compile(r"^(?P<name>.*) \((?P<file>[^():]+)(?::\d+)?\)$")
 
 
-def _name(func: tuple) -> str:
-    path, line, name = func
+def _frame(text: str) -> tuple[str, str]:
+    """(function, file) of one py-spy frame ``function (file:line)``."""
+    found = _FRAME.match(text.strip())
+    return (found["name"], found["file"]) if found else (text.strip(), "")
+
+
+def _label(name: str, path: str) -> str:
     if OURS in path:
-        path = "pmkpi_pipeline/" + path.split(OURS, 1)[1]
-    elif path.startswith("~"):
-        return name
-    else:
-        path = path.rsplit("site-packages" + os.sep, 1)[-1]
-    return f"{path}:{line}({name})"
+        return f"{OURS}{path.split(OURS, 1)[1]}:{name}"
+    return f"{path.rsplit('site-packages/', 1)[-1]}:{name}"
 
 
-def summary(stats: pstats.Stats, top: int) -> str:
-    """Our functions by cumulative seconds; the library functions our code calls, by the seconds in them."""
-    ours, called = [], defaultdict(float)
-    for func, (_, calls, _, cumulative, callers) in stats.stats.items():  # type: ignore[attr-defined]
-        if OURS in func[0]:
-            ours.append((cumulative, calls, _name(func)))
+def summary(raw: str, top: int) -> str:
+    """Inclusive seconds of our functions and of the library calls they make, from py-spy's raw stacks."""
+    ours, called, total = Counter(), Counter(), 0
+    for line in raw.splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
             continue
-        for caller, (*_, caller_cumulative) in callers.items():
-            if OURS in caller[0]:
-                called[_name(func)] += caller_cumulative
-    out = io.StringIO()
-    out.write(f"{'cumulative s':>12} {'calls':>8}  our function\n")
-    for cumulative, calls, name in sorted(ours, reverse=True)[:top]:
-        out.write(f"{cumulative:12.2f} {calls:8d}  {name}\n")
-    out.write(f"\n{'seconds':>12}  library function called by our code\n")
-    for name, seconds in sorted(called.items(), key=lambda kv: -kv[1])[:top]:
-        out.write(f"{seconds:12.2f}  {name}\n")
-    return out.getvalue()
+        frames = [_frame(f) for f in stack.split(";")]
+        bodies = [i for i, (_, path) in enumerate(frames) if path.endswith(BODY)]
+        if not bodies:
+            continue
+        samples = int(count)
+        total += samples
+        inner = frames[bodies[0] + 1:]
+        for label in {_label(*f) for f in inner if OURS in f[1] and not f[1].endswith(BODY)}:
+            ours[label] += samples
+        last_ours = max((i for i, f in enumerate(inner) if OURS in f[1]), default=None)
+        if last_ours is not None and last_ours + 1 < len(inner):
+            called[_label(*inner[last_ours + 1])] += samples
+    lines = [f"own work sampled: {total / RATE:.1f} s", "", f"{'seconds':>8}  our function (inclusive)"]
+    lines += [f"{n / RATE:8.1f}  {label}" for label, n in ours.most_common(top)]
+    lines += ["", f"{'seconds':>8}  library function our code calls (inclusive)"]
+    lines += [f"{n / RATE:8.1f}  {label}" for label, n in called.most_common(top)]
+    return "\n".join(lines) + "\n"
 
 
 def main() -> int:
@@ -60,23 +71,16 @@ def main() -> int:
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--out", help="also write the summary to this file")
     args = parser.parse_args()
-    os.environ.pop("DAGSTER_HOME", None)
-    from datetime import date
-
-    from pmkpi_pipeline.cli import run_backfill
-
-    profiler = cProfile.Profile()
-    began = time.monotonic()
-    profiler.enable()
-    ok = run_backfill(date.fromisoformat(args.start), date.fromisoformat(args.end), ephemeral_by_default=True)
-    profiler.disable()
-    text = (f"backfill {args.start}..{args.end}: {'ok' if ok else 'FAILED'}, "
-            f"{time.monotonic() - began:.1f} s wall under cProfile\n\n" + summary(pstats.Stats(profiler), args.top))
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = Path(tmp) / "raw.txt"
+        subprocess.run([str(Path(sys.executable).parent / "py-spy"), "record", "--idle", "--format", "raw",
+                        "--rate", str(RATE), "--output", str(raw), "--", sys.executable, "-m", "pmkpi_pipeline.cli",
+                        "backfill", args.start, args.end], check=True, env=os.environ)
+        text = f"pmkpi backfill {args.start} {args.end}\n" + summary(raw.read_text(), args.top)
     print(text)
     if args.out:
-        with open(args.out, "w") as handle:
-            handle.write(text)
-    return 0 if ok else 1
+        Path(args.out).write_text(text)
+    return 0
 
 
 if __name__ == "__main__":

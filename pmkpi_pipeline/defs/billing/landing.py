@@ -18,29 +18,41 @@ from .resource import BillingError
 SCANNED = "_billing"
 
 
-def _timestamp(column: str, table: str) -> str:
-    """SQL: ``column`` as TIMESTAMPTZ, or an error naming the value and its row's id."""
-    parsed = f'TRY_CAST("{column}" AS TIMESTAMPTZ)'
+def _parsed(column: str) -> str:
+    return f'"__parsed_{column}"'
+
+
+def _utc(column: str, table: str) -> str:
+    """SQL: the parsed ``column`` as naive UTC (epoch arithmetic, no time zone lookup), or an error naming the
+    value and its row's id when it is no timestamp."""
     # SQL text literals double a quote: the value is shown in quotes, as repr() shows text
     message = (f"'billing table {table} column {column}: value ''' || CAST(\"{column}\" AS VARCHAR) || "
                "''' (id ' || CAST(id AS VARCHAR) || ') is not a timestamp'")
-    return f'CASE WHEN "{column}" IS NOT NULL AND {parsed} IS NULL THEN error({message}) ELSE {parsed} END'
+    return (f'CASE WHEN "{column}" IS NOT NULL AND {_parsed(column)} IS NULL THEN error({message}) '
+            f"ELSE make_timestamp(epoch_us({_parsed(column)})) END")
 
 
 def landing_select(schema: WarehouseTable, table: str, timestamps: Sequence[str], tz: str,
                    dated_by: str | None = None) -> str:
     """SQL selecting ``schema``'s columns from the scanned rows: ``timestamps`` as naive UTC, ``date`` the
-    local date in ``tz`` of the ``dated_by`` timestamp, every other column cast to its type."""
+    local date in ``tz`` of the ``dated_by`` timestamp, every other column cast to its type.
+
+    An inner SELECT parses each timestamp once (``TRY_CAST`` to TIMESTAMPTZ: text with an offset is
+    converted, text without one is UTC in the UTC session).
+    """
     zone = tz.replace("'", "")
     columns = []
     for column, kind in schema.columns.items():
         if column == "date" and dated_by is not None:
-            columns.append(f"CAST(timezone('{zone}', {_timestamp(dated_by, table)}) AS DATE)")
+            local = (f"make_timestamp(epoch_us({_parsed(dated_by)}))" if zone == "UTC"
+                     else f"timezone('{zone}', {_parsed(dated_by)})")
+            columns.append(f"CAST({local} AS DATE)")
         elif column in timestamps:
-            columns.append(f"timezone('UTC', {_timestamp(column, table)})")
+            columns.append(_utc(column, table))
         else:
             columns.append(f'CAST("{column}" AS {kind})')
-    return f"SELECT {', '.join(columns)} FROM {SCANNED}"
+    parsed = "".join(f', TRY_CAST("{c}" AS TIMESTAMPTZ) AS {_parsed(c)}' for c in timestamps)
+    return f"SELECT {', '.join(columns)} FROM (SELECT *{parsed} FROM {SCANNED})"
 
 
 def land(con: duckdb.DuckDBPyConnection, schema: WarehouseTable, pieces: Iterable, select: str) -> int:
