@@ -35,3 +35,22 @@ def table_counts(warehouse) -> dict[str, int]:
         names = [r[0] for r in con.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE'").fetchall()]
         return {n: con.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0] for n in sorted(names)}
+
+
+def land_billing(code_location, billing_url: str, warehouse_path, start: date, end: date) -> dict:
+    """Run raw_billing over start..end from ``billing_url``; every raw_billing_* table as a sorted DataFrame."""
+    from dagster import DagsterInstance, materialize
+
+    from pmkpi_pipeline.defs.billing.resource import BillingDatabase
+    from pmkpi_pipeline.lib.warehouse import WarehouseResource
+
+    warehouse = WarehouseResource(path=str(warehouse_path))
+    [raw_billing] = [a for a in code_location.defs.assets if a.key.to_user_string() == "raw_billing"]
+    result = materialize([raw_billing], instance=DagsterInstance.ephemeral(), tags=range_tags(start, end),
+                         resources={"billing": BillingDatabase(url=billing_url), "warehouse": warehouse,
+                                    "settings": code_location.build_resources()["settings"]})
+    assert result.success
+    with warehouse.connect(read_only=True) as con:
+        names = [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables "
+                                           "WHERE table_name LIKE 'raw_billing_%' ORDER BY 1").fetchall()]
+        return {name: con.execute(f'SELECT * FROM "{name}" ORDER BY ALL').df() for name in names}

@@ -12,7 +12,7 @@ from datetime import date
 
 import pytest
 from dagster_stack import DOCKER, PG_URL, fresh_database, require
-from support import range_tags
+from support import land_billing, range_tags
 
 RANGE = date(2025, 2, 1), date(2025, 2, 28)
 
@@ -24,38 +24,26 @@ def pg_database():
         yield url
 
 
-def _land_billing(code_location, billing_url: str, warehouse_path) -> dict:
-    """Run raw_billing over RANGE from ``billing_url``; every raw_billing_* table, sorted."""
-    from dagster import DagsterInstance, materialize
-
-    from pmkpi_pipeline.defs.billing.resource import BillingDatabase
-    from pmkpi_pipeline.lib.warehouse import WarehouseResource
-
-    warehouse = WarehouseResource(path=str(warehouse_path))
-    [raw_billing] = [a for a in code_location.defs.assets if a.key.to_user_string() == "raw_billing"]
-    result = materialize([raw_billing], instance=DagsterInstance.ephemeral(), tags=range_tags(*RANGE),
-                         resources={"billing": BillingDatabase(url=billing_url), "warehouse": warehouse,
-                                    "settings": code_location.build_resources()["settings"]})
-    assert result.success
-    with warehouse.connect(read_only=True) as con:
-        names = [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables "
-                                           "WHERE table_name LIKE 'raw_billing_%' ORDER BY 1").fetchall()]
-        return {name: con.execute(f'SELECT * FROM "{name}" ORDER BY ALL').df() for name in names}
-
-
-def test_billing_source_on_postgresql_lands_what_sqlite_lands(code_location, sandbox, pg_database, tmp_path):
+def test_billing_source_on_postgresql_lands_what_sqlite_lands(code_location, sandbox, pg_database, tmp_path,
+                                                              monkeypatch):
+    """Arrow through ADBC from either database, and rows through SQLAlchemy (the path of other URLs)."""
     import pandas as pd
 
+    from pmkpi_pipeline.defs.billing import resource
     from pmkpi_sandbox.writers import write_billing_db
 
     counts = write_billing_db(sandbox.company, pg_database)
     assert pg_database.startswith("postgresql+psycopg2://")
-    from_postgres = _land_billing(code_location, pg_database, tmp_path / "pg.duckdb")
-    from_sqlite = _land_billing(code_location, sandbox.exported["PMKPI_BILLING_DB_URL"], tmp_path / "sqlite.duckdb")
+    from_postgres = land_billing(code_location, pg_database, tmp_path / "pg.duckdb", *RANGE)
+    from_sqlite = land_billing(code_location, sandbox.exported["PMKPI_BILLING_DB_URL"], tmp_path / "sqlite.duckdb",
+                               *RANGE)
     assert sandbox.exported["PMKPI_BILLING_DB_URL"].startswith("sqlite:///")
     assert set(from_postgres) == set(from_sqlite) and len(from_postgres) == 7
+    monkeypatch.setattr(resource, "adbc_target", lambda url: None)
+    through_sqlalchemy = land_billing(code_location, pg_database, tmp_path / "pg-rows.duckdb", *RANGE)
     for name, frame in from_sqlite.items():
         pd.testing.assert_frame_equal(from_postgres[name], frame, check_dtype=False, obj=name)
+        pd.testing.assert_frame_equal(through_sqlalchemy[name], frame, check_dtype=False, obj=name)
     assert len(from_postgres["raw_billing_customers"]) == counts["customers"] > 0
     assert len(from_postgres["raw_billing_product_events"]) > 0
 

@@ -1,20 +1,25 @@
 """The billing database resource: any SQLAlchemy URL, read-only use, tables checked before use.
 
+Tables are read as Arrow record batches through ADBC when the URL is SQLite or PostgreSQL
+(:mod:`.arrow`), otherwise as DataFrame chunks through SQLAlchemy; either way DuckDB scans them directly.
 Errors never show the URL's password: its masked form (:mod:`pmkpi_pipeline.lib.db_url`) is the only
 one that appears in messages.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 
 import pandas as pd
+import pyarrow as pa
 import sqlalchemy as sa
 from dagster import ConfigurableResource
 from pydantic import PrivateAttr
 
 from ...lib.db_url import masked_url, scrub
+from .arrow import adbc_connection, adbc_target, arrow_batches, select_sql
 
 SETTING = "PMKPI_BILLING_DB_URL"
 
@@ -111,7 +116,43 @@ class BillingDatabase(ConfigurableResource):
         while rows := cursor.fetchmany(chunk_rows):
             yield pd.DataFrame(rows, columns=columns)
 
-    def read(self, con: sa.Connection, logical: str, where: str = "", params: dict | None = None) -> pd.DataFrame:
-        """All rows of one billing table (the documented columns only), optionally filtered."""
-        chunks = list(self.read_chunks(con, logical, where, params))
-        return pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame(columns=list(TABLE_COLUMNS[logical]))
+    @contextmanager
+    def reading(self) -> Iterator[BillingReader]:
+        """The open database, its tables verified by :meth:`BillingReader.verify`; ADBC as well when it has a driver."""
+        target = adbc_target(self.url)
+        with self.connect() as con, ExitStack() as stack:
+            adbc = None
+            if target is not None:
+                try:
+                    adbc = (target[0], stack.enter_context(adbc_connection(*target)))
+                except Exception as exc:  # any driver error, reported by the masked URL
+                    raise BillingError(f"billing database {self.safe_url} refused the ADBC connection "
+                                       f"(PMKPI_BILLING_DB_URL): {self._mask(str(exc).splitlines()[0])}") from None
+            yield BillingReader(self, con, adbc)
+
+
+@dataclass
+class BillingReader:
+    """An open billing database: SQLAlchemy for its catalog, ADBC (driver, connection) for Arrow reads if any."""
+
+    db: BillingDatabase
+    con: sa.Connection
+    adbc: tuple[str, object] | None
+
+    def verify(self, logicals: Sequence[str]) -> None:
+        """Fail naming the table and column when the database lacks something the pipeline reads."""
+        self.db.verify(self.con, logicals)
+
+    def scan(self, logical: str, types: Mapping[str, str], where: str = "",
+             params: dict | None = None) -> Iterator[pa.RecordBatchReader | pd.DataFrame]:
+        """One billing table's documented columns (``types``: column → warehouse type), filtered by ``where``
+        with ``:lo``/``:hi``: one Arrow stream through ADBC, else DataFrame chunks; DuckDB scans either."""
+        if self.adbc is None:
+            yield from self.db.read_chunks(self.con, logical, where, params)
+            return
+        driver, con = self.adbc
+        values = list((params or {}).values())
+        if driver == "sqlite":  # what SQLAlchemy's sqlite3 binds for a datetime: compared as text
+            values = [v.isoformat(" ") for v in values]
+        columns = {name: types[name] for name in TABLE_COLUMNS[logical]}
+        yield arrow_batches(con, driver, select_sql(driver, self.db.table(logical), columns, where), values)

@@ -362,10 +362,10 @@ def _validate_headers(pb, dimensions: list[str], metrics: list[str], fail) -> No
 def _page_frame(pb, dimensions, metrics, start, end, fail) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One response page as a typed frame (dates, numbers), built column by column, and apart from it the rows
     GA4 folded into a ``date`` of ``(other)`` (numbers typed, dimensions as sent)."""
-    rows = pb.rows
-    columns = {name: [r.dimension_values[i].value for r in rows] for i, name in enumerate(dimensions)}
-    columns.update({name: [r.metric_values[i].value for r in rows] for i, name in enumerate(metrics)})
-    frame = pd.DataFrame(columns, columns=dimensions + metrics)
+    # one pass over the rows, each cell read once, then transposed into columns
+    cells = [[v.value for v in r.dimension_values] + [v.value for v in r.metric_values] for r in pb.rows]
+    names = dimensions + metrics
+    frame = pd.DataFrame(dict(zip(names, zip(*cells))) if cells else {n: [] for n in names}, columns=names)
     undated = frame["date"] == OTHER
     other, frame = _typed_metrics(frame[undated].reset_index(drop=True), metrics, fail), frame[~undated]
     if frame.empty:

@@ -53,19 +53,21 @@ def daily_metadata(rows: pd.DataFrame, provisional: pd.DataFrame) -> dict:
 
     Dimension rows (features, MRR movements) stay out of the plotted floats: they are in the details.
     """
-    daily: dict = {}
-    for day, day_rows in rows.groupby("date", sort=True):
-        metadata: dict = {"dagster/row_count": MetadataValue.int(len(day_rows))}
-        for row in day_rows[day_rows["dimension"].isna()].itertuples():
-            value = _number(row.value)
-            metadata[row.kpi] = MetadataValue.float(value) if value is not None else MetadataValue.text(
-                f"NULL: {row.null_reason}")
-            if isinstance(row.details, str) and row.details:
-                metadata[f"{row.kpi}_details"] = MetadataValue.json(json.loads(row.details))
-        unsettled = provisional[provisional["date"] == day]
-        if len(unsettled):
-            metadata["provisional"] = MetadataValue.json(dict(zip(unsettled["kpi"], unsettled["provisional_sources"])))
-        daily[day] = metadata
+    daily: dict = {day: {"dagster/row_count": MetadataValue.int(int(n))}
+                   for day, n in rows.groupby("date", sort=True).size().items()}
+    headline = rows[rows["dimension"].isna()]
+    # one pass over the columns (no per-day frames, no row objects): ~20x fewer Python operations
+    for day, kpi, value, reason, details in zip(headline["date"], headline["kpi"], headline["value"],
+                                                headline["null_reason"], headline["details"]):
+        number = _number(value)
+        daily[day][kpi] = MetadataValue.float(number) if number is not None else MetadataValue.text(
+            f"NULL: {reason}")
+        if isinstance(details, str) and details:
+            daily[day][f"{kpi}_details"] = MetadataValue.json(json.loads(details))
+    for day, unsettled in provisional.groupby("date", sort=True):
+        if day in daily:
+            daily[day]["provisional"] = MetadataValue.json(
+                dict(zip(unsettled["kpi"], unsettled["provisional_sources"])))
     return daily
 
 
@@ -78,11 +80,12 @@ def null_unlanded_windows(rows: pd.DataFrame, cfg: KpiSettings, con) -> pd.DataF
     """
     rows = rows.copy()
     dates = pd.to_datetime(rows["date"])
-    window = rows["kpi"].map(lambda k: BY_ID[k].window_days(cfg))
+    kpis = [BY_ID[k] for k in rows["kpi"].unique()]
+    window = rows["kpi"].map({k.id: k.window_days(cfg) for k in kpis})
     ensure_table(con, LANDED_DAYS)
     landed = con.execute("SELECT source, date FROM landed_days").df()
-    for source in sorted({s for k in rows["kpi"].unique() for s in BY_ID[k].sources}):
-        uses = rows["kpi"].map(lambda k, s=source: s in BY_ID[k].sources)
+    for source in sorted({s for k in kpis for s in k.sources}):
+        uses = rows["kpi"].isin([k.id for k in kpis if source in k.sources])
         days_landed = pd.DatetimeIndex(pd.to_datetime(landed.loc[landed["source"] == source, "date"])).sort_values()
         # landed days inside [D - window + 1, D], by binary search over the sorted landed days
         upto = days_landed.searchsorted(dates.values, side="right")
