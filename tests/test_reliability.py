@@ -224,10 +224,10 @@ SCENARIOS = {
                           Fault("mailchimp", "status", status=503, path="/activity")),
         calls={"mailchimp./campaigns": 2, "mailchimp./lists": 2, "mailchimp./lists/{list_id}/activity": 2}),
     "ga4_slow_answer_times_out_and_is_retried": Scenario(
-        "raw_ga4", (Fault("ga4", "slow", seconds=1.0),), ga4={"timeout_seconds": 0.3}, calls={GA4_RUN: 5}),
+        "raw_ga4", (Fault("ga4", "slow", seconds=3.0),), ga4={"timeout_seconds": 1.0}, calls={GA4_RUN: 5}),
     "mailchimp_slow_answer_times_out_and_is_retried": Scenario(
-        "raw_mailchimp", (Fault("mailchimp", "slow", seconds=1.0, path="/campaigns"),),
-        mailchimp={"timeout_seconds": 0.3}, calls={"mailchimp./campaigns": 2}),
+        "raw_mailchimp", (Fault("mailchimp", "slow", seconds=3.0, path="/campaigns"),),
+        mailchimp={"timeout_seconds": 1.0}, calls={"mailchimp./campaigns": 2}),
     # paging: many small pages add up to exactly the same rows
     "ga4_small_pages": Scenario("raw_ga4", ga4={"page_size": 40}, calls={GA4_RUN: 2 + 7 + 4 + 1}),
     "mailchimp_small_pages": Scenario(
