@@ -8,8 +8,9 @@ Dagster reads both from the environment of the process doing the work (Dagster 1
   of one per asset and day. Failed days are then marked by
   :func:`pmkpi_pipeline.defs.operations.failed_days.mark_failed_days`.
 - ``DAGSTER_EVENT_BATCH_SIZE`` is read by ``DagsterInstance.handle_new_event`` in every process that
-  writes events: the run's own (materialisations of a range, check evaluations) and the one creating
-  the run (its planned events). It batches the writes of a PostgreSQL event log; SQLite gains nothing.
+  writes events: the run's own (the materialisations of a multi-partition step) and the one creating
+  the run (its planned events). It batches those writes on a PostgreSQL event log; SQLite gains nothing.
+  Check evaluations are never batched: one write each.
 
 ``pmkpi`` sets them as defaults of its own process (a value the user set wins); the docker
 deployment sets them on every Dagster service (docker/docker-compose.yml).

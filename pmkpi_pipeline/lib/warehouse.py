@@ -120,17 +120,25 @@ def replace_rows(
     is refused (it would survive the next re-run's delete and be duplicated). Returns the
     number of rows inserted.
     """
-    ensure_table(con, schema)
     rows = schema.conform(frame, source or schema.name)
+    if schema.partition_column is not None:
+        _refuse_rows_outside(rows, schema, start, end, source or schema.name)
+    clear_rows(con, schema, start, end)
+    return append_rows(con, schema, rows)
+
+
+def clear_rows(con: duckdb.DuckDBPyConnection, schema: WarehouseTable, start: date | None = None,
+               end: date | None = None) -> None:
+    """Delete what a replace of partitions ``start..end`` (inclusive) replaces: the whole table for a state
+    table. Creates the table when missing; for a caller that inserts the new rows in SQL itself."""
+    ensure_table(con, schema)
     if schema.partition_column is None:
         con.execute(f'DELETE FROM "{schema.name}"')
     else:
-        _refuse_rows_outside(rows, schema, start, end, source or schema.name)
         con.execute(
             f'DELETE FROM "{schema.name}" WHERE "{schema.partition_column}" BETWEEN ? AND ?',
             [start, end],
         )
-    return append_rows(con, schema, rows)
 
 
 def _refuse_rows_outside(rows: pd.DataFrame, schema: WarehouseTable, start, end, source: str) -> None:

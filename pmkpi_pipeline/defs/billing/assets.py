@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from ...lib.settings import RunSettings
-from ...lib.warehouse import WarehouseResource, ensure_table
+from ...lib.warehouse import WarehouseResource, clear_rows
 from ..common.metadata import add_daily_row_counts, table_metadata
 from ..common.own_work import timed_body
 from ..common.partitions import DAILY, SINGLE_RUN, partition_dates
@@ -70,14 +70,12 @@ def raw_billing(context: AssetExecutionContext, billing: BillingDatabase, wareho
         source.verify([*STATE_TABLES, *EVENT_TABLES])
         utc_session(wcon)
         for logical, (schema, ts_columns) in STATE_TABLES.items():
-            ensure_table(wcon, schema)
-            wcon.execute(f'DELETE FROM "{schema.name}"')
+            clear_rows(wcon, schema)
             select = landing_select(schema, billing.table(logical), ts_columns, tz)
             counts[schema.name] = land(wcon, schema, source.scan(logical, schema.columns), select)
         for logical, (schema, ts_column) in EVENT_TABLES.items():
             # Streamed batch by batch into the same warehouse transaction: flat memory, still atomic.
-            ensure_table(wcon, schema)
-            wcon.execute(f'DELETE FROM "{schema.name}" WHERE date BETWEEN ? AND ?', [start, end])
+            clear_rows(wcon, schema, start, end)
             select = landing_select(schema, billing.table(logical), (ts_column,), tz, dated_by=ts_column)
             window = source.scan(logical, schema.columns, f"WHERE {ts_column} >= :lo AND {ts_column} < :hi",
                                  {"lo": lo, "hi": hi})
