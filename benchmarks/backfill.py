@@ -178,6 +178,8 @@ def main(argv: list[str] | None = None) -> int:
             figures["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
             figures["own_work_seconds"] = compute.get("own_seconds") if memory else own_work(home, run_env)
             figures["own_work_compute_seconds"] = compute["compute_seconds"]
+            figures["own_work_top_steps"] = dict(sorted(compute["compute_seconds_by_step"].items(),
+                                                        key=lambda kv: -kv[1])[:8])
             figures["api_calls"] = sandbox_stats(exported)
             warehouse = Path(env["PMKPI_DATA_DIR"]) / "warehouse.duckdb"
             con = duckdb.connect(str(warehouse), read_only=True)
