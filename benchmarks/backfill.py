@@ -180,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
             figures["own_work_compute_seconds"] = compute["compute_seconds"]
             figures["own_work_top_steps"] = dict(sorted(compute["compute_seconds_by_step"].items(),
                                                         key=lambda kv: -kv[1])[:8])
+            figures["peak_rss_step"] = peak_step(compute.get("peak_rss_mib_after_step", {}))
             figures["api_calls"] = sandbox_stats(exported)
             warehouse = Path(env["PMKPI_DATA_DIR"]) / "warehouse.duckdb"
             con = duckdb.connect(str(warehouse), read_only=True)
@@ -216,6 +217,15 @@ def timed_backfill(start: str, end: str, env: dict, out: Path, memory: bool = Fa
     wall = timed([sys.executable, str(HERE / "timed_run.py"), str(out), "memory" if memory else "backfill",
                   start, end], env)
     return round(wall, 2), json.loads(out.read_text())
+
+
+def peak_step(rss_after: dict[str, float]) -> str | None:
+    """The step during which the run's process reached (within 2%) its peak RSS: the first, in the order the
+    steps ended, whose end saw that high-water mark."""
+    if not rss_after:
+        return None
+    peak = max(rss_after.values())
+    return next(step for step, rss in rss_after.items() if rss >= 0.98 * peak)
 
 
 def own_work(home: Path, env: dict) -> float | None:

@@ -56,7 +56,7 @@ def by_scale(size: str, scales: list[float], days: int, instance: str) -> dict:
                            dict(os.environ))
         rows.append({key: figures.get(key) for key in (
             "scale", "partitions", "backfill_seconds", "own_work_seconds", "own_work_compute_seconds",
-            "peak_rss_mib", "rows_landed", "own_work_top_steps")})
+            "peak_rss_mib", "peak_rss_step", "rows_landed", "own_work_top_steps")})
     return {"by_scale": rows,
             "growth_exponent": growth_exponent(scales, [r["own_work_seconds"] for r in rows]),
             "growth_exponent_compute": growth_exponent(scales, [r["own_work_compute_seconds"] for r in rows]),

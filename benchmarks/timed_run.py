@@ -8,7 +8,8 @@ whose bookkeeping is cheap; the bodies' own-work lines are then read from it her
 Dagster's step compute (``_yield_compute_results``: the asset or check body and the events it hands over)
 timed only while it runs: the time Dagster spends between two of its results (writing events, the IO
 manager, the run's bookkeeping) is not counted. Writes
-``{"compute_seconds": total, "compute_seconds_by_step": {...}}`` to OUT.json. It reads nothing the
+``{"compute_seconds": total, "compute_seconds_by_step": {...}, "peak_rss_mib_after_step": {...}}`` (the
+process's peak RSS when each step's body ended, in the order they ended) to OUT.json. It reads nothing the
 pipeline records itself, so ``benchmarks/compare.py`` measures a git ref that has no own-work timing the
 same way as the working tree. It includes what a body calls of Dagster in-line (e.g. ``add_asset_metadata``,
 reading the instance), so it is at or a little above ``benchmarks/own_work.py``'s figure.
@@ -18,14 +19,16 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import sys
 import time
 from collections import defaultdict
 from pathlib import Path
 
 
-def timing_compute(by_step: dict[str, float]) -> None:
-    """Patch Dagster's step compute so each step's seconds inside its body add up in ``by_step``."""
+def timing_compute(by_step: dict[str, float], rss_after: dict[str, float]) -> None:
+    """Patch Dagster's step compute so each step's seconds inside its body add up in ``by_step``, and the
+    process's peak RSS so far (MiB) is noted in ``rss_after`` when each step's body ends."""
     from dagster._core.execution.plan import compute
 
     original = compute._yield_compute_results
@@ -38,6 +41,7 @@ def timing_compute(by_step: dict[str, float]) -> None:
             try:
                 result = next(results)
             except StopIteration:
+                rss_after[key] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
                 return
             finally:
                 by_step[key] += time.perf_counter() - began
@@ -73,7 +77,8 @@ def in_memory_backfill(start: str, end: str, figures: dict) -> int:
 def main(argv: list[str]) -> int:
     out, command = Path(argv[0]), argv[1:]
     by_step: dict[str, float] = defaultdict(float)
-    timing_compute(by_step)
+    rss_after: dict[str, float] = {}
+    timing_compute(by_step, rss_after)
     from pmkpi_pipeline.cli import main as pmkpi
 
     figures: dict = {}
@@ -81,7 +86,8 @@ def main(argv: list[str]) -> int:
         return in_memory_backfill(*command[1:], figures) if command[0] == "memory" else pmkpi(command)
     finally:
         out.write_text(json.dumps({**figures, "compute_seconds": round(sum(by_step.values()), 2),
-                                   "compute_seconds_by_step": {k: round(v, 3) for k, v in sorted(by_step.items())}}))
+                                   "compute_seconds_by_step": {k: round(v, 3) for k, v in sorted(by_step.items())},
+                                   "peak_rss_mib_after_step": rss_after}))
 
 
 if __name__ == "__main__":
