@@ -117,11 +117,15 @@ def mark_provisional(verdicts: list[dict], provisional: pd.DataFrame) -> None:
             verdict["metadata"] = json.dumps({**json.loads(verdict["metadata"]), "provisional_sources": sources})
 
 
-def day_verdicts(check_name: str, verdicts: list[dict]) -> list[DayVerdict]:
-    """One check's per-day verdicts (rows of ``kpi_check_results``) as the evaluations record them."""
-    return [DayVerdict(day=v["date"], passed=bool(v["passed"]), description=f"{check_name}: {v['description']}",
-                       metadata=verdict_metadata(v["date"], json.loads(v["metadata"])))
-            for v in verdicts if v["check_name"] == check_name]
+def day_verdicts(verdicts: list[dict]) -> dict[str, list[DayVerdict]]:
+    """Each check's per-day verdicts (rows of ``kpi_check_results``) as the evaluations record them, by check name."""
+    by_check: dict[str, list[DayVerdict]] = {}
+    for v in verdicts:
+        name = v["check_name"]
+        by_check.setdefault(name, []).append(DayVerdict(
+            day=v["date"], passed=bool(v["passed"]), description=f"{name}: {v['description']}",
+            metadata=verdict_metadata(v["date"], json.loads(v["metadata"]))))
+    return by_check
 
 
 def build_family_checks(family: str):
@@ -164,8 +168,9 @@ def build_family_checks(family: str):
                 c for c in CHECK_ROWS.columns if c != "family"]), start, end)
             publish.publish_checks(con, family, start, end)  # PMKPI_PUBLISH_URL; a failure rolls both back
         materialized = latest_materializations(context.instance, asset_key, [d.isoformat() for d in days(start, end)])
+        by_check = day_verdicts(all_verdicts)
         for spec in specs:
-            yield from daily_evaluations(context, asset_key, spec.name, day_verdicts(spec.name, all_verdicts),
+            yield from daily_evaluations(context, asset_key, spec.name, by_check.get(spec.name, []),
                                          SEVERITIES[spec.name.rsplit("_", 1)[1]], targets=materialized)
         flagged = sorted({v["check_name"] for v in all_verdicts if not v["passed"]})
         context.log.info(f"kpi_{family}_checks {start}..{end}: {len(specs)} checks × {len(days(start, end))} days, "
