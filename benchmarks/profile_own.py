@@ -1,6 +1,7 @@
 """Where our own work goes in a backfill: py-spy samples of ``pmkpi backfill``, only inside our bodies.
 
     PMKPI_...=... DAGSTER_HOME=... python benchmarks/profile_own.py START END [--top 25] [--out FILE]
+    PMKPI_...=... python benchmarks/profile_own.py START END --memory    # on an in-memory Dagster instance
 
 Runs ``pmkpi backfill START END`` under ``py-spy record`` (a sampling profiler: Dagster's bookkeeping runs at
 full speed) against the sources the ``PMKPI_*`` settings name, e.g. a running ``pmkpi sandbox``. Only samples
@@ -70,12 +71,17 @@ def main() -> int:
     parser.add_argument("end")
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--out", help="also write the summary to this file")
+    parser.add_argument("--memory", action="store_true",
+                        help="on an in-memory Dagster instance (benchmarks/timed_run.py memory): cheap bookkeeping, "
+                        "the same bodies")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "raw.txt"
+        command = ([str(Path(__file__).parent / "timed_run.py"), str(Path(tmp) / "compute.json"), "memory"]
+                   if args.memory else ["-m", "pmkpi_pipeline.cli", "backfill"])
         subprocess.run([str(Path(sys.executable).parent / "py-spy"), "record", "--idle", "--format", "raw",
-                        "--rate", str(RATE), "--output", str(raw), "--", sys.executable, "-m", "pmkpi_pipeline.cli",
-                        "backfill", args.start, args.end], check=True, env=os.environ)
+                        "--rate", str(RATE), "--output", str(raw), "--", sys.executable, *command,
+                        args.start, args.end], check=True, env=os.environ)
         text = f"pmkpi backfill {args.start} {args.end}\n" + summary(raw.read_text(), args.top)
     print(text)
     if args.out:
