@@ -175,7 +175,10 @@ def main(argv: list[str] | None = None) -> int:
             _log(f"full single-run backfill of every asset ({args.instance} instance) …")
             figures["backfill_seconds"], compute = timed_backfill(start, end, run_env, work / "compute_full.json",
                                                                   memory)
-            figures["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
+            # the run's process at its peak, before it reads its own-work lines back (timed_run.py); an older
+            # timed_run.py records none: the largest finished child's peak
+            figures["peak_rss_mib"] = compute.get("peak_rss_mib_run") or round(
+                resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
             figures["own_work_seconds"] = compute.get("own_seconds") if memory else own_work(home, run_env)
             figures["own_work_compute_seconds"] = compute["compute_seconds"]
             figures["own_work_top_steps"] = dict(sorted(compute["compute_seconds_by_step"].items(),

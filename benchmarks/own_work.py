@@ -22,7 +22,7 @@ from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
 from pmkpi_pipeline.defs.common.own_work import PREFIX, own_seconds_in
 
 
-def _own_work_entries(instance: DagsterInstance, run_id: str) -> list[EventLogEntry]:
+def own_work_entries(instance: DagsterInstance, run_id: str) -> list[EventLogEntry]:
     """The run's own-work log lines, picked out in SQL (a backfill run holds ~10⁵ events, these ~40)."""
     storage = instance.event_log_storage
     if not isinstance(storage, SqlEventLogStorage):
@@ -39,7 +39,7 @@ def own_work_by_step(dagster_home: str | os.PathLike, run_id: str | None = None)
     by_step: dict[str, float] = defaultdict(float)
     with DagsterInstance.from_config(str(dagster_home)) as instance:
         for rid in [run_id] if run_id is not None else list(instance.get_run_ids()):
-            for entry in _own_work_entries(instance, rid):
+            for entry in own_work_entries(instance, rid):
                 if (seconds := own_seconds_in(entry.user_message)) is not None:
                     by_step[entry.step_key or ""] += seconds
     return dict(by_step)
