@@ -4,7 +4,9 @@
     python benchmarks/scaling.py --size tiny --scales 0.5,1,2 --years 1,2 --days 60   # minutes
 
 1. For each scale, ``backfill.py --size SIZE --scale S`` (a fresh process, sandbox and Dagster instance
-   each, in memory by default: its event log is then in the RSS too; no floors, no per-partition sample):
+   each, in memory by default: its event log, about the same size at every scale, is then in the RSS too, so
+   for the pipeline's own memory use ``--instance sqlite`` with ``TMPDIR`` on a tmpfs; no floors, no
+   per-partition sample):
    the backfill's own work (inside the bodies, as they record it; and ``own_work_compute_seconds``, counted
    from outside by ``timed_run.py``) and its peak RSS, then the growth exponent of own work against scale
    (least squares of log own work on log scale: 1 is linear).
