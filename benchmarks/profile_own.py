@@ -5,9 +5,10 @@
 
 Runs ``pmkpi backfill START END`` under ``py-spy record`` (a sampling profiler: Dagster's bookkeeping runs at
 full speed) against the sources the ``PMKPI_*`` settings name, e.g. a running ``pmkpi sandbox``. Only samples
-inside an asset or check body count (frames under ``defs/common/own_work.py``, see :mod:`own_work`), so the
-seconds are our own work. Prints our functions by inclusive seconds, and the library functions our code calls
-directly (DuckDB, pandas, Dagster, clients) by the seconds spent in them.
+inside a step's compute count (frames under Dagster's ``_yield_compute_results``, what ``timed_run.py`` times:
+the asset and check bodies), so the seconds are our own work, counted the same way for any version of the code
+(``PYTHONPATH`` at a checkout of an older ref profiles that ref). Prints our functions by inclusive seconds, and
+the library functions our code calls directly (DuckDB, pandas, Dagster, clients) by the seconds spent in them.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pathlib import Path
 
 RATE = 50  # samples per second
 OURS = "pmkpi_pipeline/"
-BODY = "own_work.py"  # the timed_body wrappers: every sample below one is our own work
+COMPUTE = ("_yield_compute_results", "dagster/_core/execution/plan/compute.py")  # every sample below it is a body's
 _FRAME = re.compile(r"^(?P<name>.*) \((?P<file>[^():]+)(?::\d+)?\)$")
 
 
@@ -47,13 +48,13 @@ def summary(raw: str, top: int) -> str:
         if not stack or not count.isdigit():
             continue
         frames = [_frame(f) for f in stack.split(";")]
-        bodies = [i for i, (_, path) in enumerate(frames) if path.endswith(BODY)]
+        bodies = [i for i, (name, path) in enumerate(frames) if name == COMPUTE[0] and path.endswith(COMPUTE[1])]
         if not bodies:
             continue
         samples = int(count)
         total += samples
         inner = frames[bodies[0] + 1:]
-        for label in {_label(*f) for f in inner if OURS in f[1] and not f[1].endswith(BODY)}:
+        for label in {_label(*f) for f in inner if OURS in f[1] and not f[1].endswith("own_work.py")}:
             ours[label] += samples
         last_ours = max((i for i, f in enumerate(inner) if OURS in f[1]), default=None)
         if last_ours is not None and last_ours + 1 < len(inner):

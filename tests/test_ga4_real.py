@@ -191,3 +191,55 @@ def test_other_and_withheld_rows_are_flagged_and_a_foreign_time_zone_blocks_stag
     with warehouse.connect() as con:
         undated = con.execute("SELECT report, count(*) FROM raw_ga4_other_dates GROUP BY ALL ORDER BY 1").fetchall()
     assert dict(undated).keys() == {"events", "pages"}  # more than 2 rows a day left after thresholding
+
+
+def _response(rows):
+    """A runReport page (date, pagePath; two metrics) as the client's protobuf message."""
+    from google.analytics.data_v1beta.types import RunReportResponse
+
+    pb = RunReportResponse.pb(RunReportResponse())
+    for cells in rows:
+        row = pb.rows.add()
+        for value in cells[:2]:
+            row.dimension_values.add().value = value
+        for value in cells[2:]:
+            row.metric_values.add().value = value
+    return pb
+
+
+def _decoded(rows, start=date(2025, 3, 1), end=date(2025, 3, 31)):
+    from pmkpi_pipeline.defs.ga4.resource import GA4Error, _page_frame
+
+    def fail(detail, field=None):
+        return GA4Error("runReport", detail, partitions=f"{start}..{end}", field=field)
+
+    return _page_frame(_response(rows), ["date", "pagePath"], ["screenPageViews", "userEngagementDuration"],
+                       start, end, fail)
+
+
+def test_a_page_is_typed_column_by_column_and_other_rows_kept_apart():
+    frame, other = _decoded([("20250302", "/a", "3", "1.5"), ("(other)", "(other)", "7", "2"),
+                             ("20250301", "/b", "4", "0")])
+    assert frame["date"].tolist() == [date(2025, 3, 2), date(2025, 3, 1)]
+    assert frame["pagePath"].tolist() == ["/a", "/b"]
+    assert frame["screenPageViews"].tolist() == [3, 4] and str(frame["screenPageViews"].dtype) == "int64[pyarrow]"
+    assert frame["userEngagementDuration"].tolist() == [1.5, 0.0]
+    assert str(frame["userEngagementDuration"].dtype) == "double[pyarrow]"
+    assert other.to_dict("records") == [{"date": "(other)", "pagePath": "(other)", "screenPageViews": 7,
+                                         "userEngagementDuration": 2.0}]
+
+
+@pytest.mark.parametrize(("rows", "message"), [
+    ([("20250301", "/a", "1", "1"), ("2025-03-02", "/b", "1", "1")],
+     "field date: value '2025-03-02' is not a YYYYMMDD date"),
+    ([("20250301", "/a", "1", "1"), ("20250302", "/b", "1", "n/a")],
+     "field userEngagementDuration: value 'n/a' is not a number"),
+    ([("20250301", "/a", "1", "1"), ("20250401", "/b", "1", "1")],
+     "field date: a row is dated 2025-04-01, outside the requested range"),
+])
+def test_a_bad_cell_is_named_with_its_field(rows, message):
+    from pmkpi_pipeline.defs.ga4.resource import GA4Error
+
+    with pytest.raises(GA4Error) as raised:
+        _decoded(rows)
+    assert message in str(raised.value)
