@@ -115,6 +115,7 @@ def test_two_year_backfill_with_oauth_and_edge_faults_gives_the_companys_lead_kp
         monkeypatch.setenv(name, value)
     for name in ("PMKPI_MAILCHIMP_API_KEY", "PMKPI_MAILCHIMP_BASE_URL"):  # the token alone, its DC from metadata
         monkeypatch.delenv(name)
+    monkeypatch.setattr("pmkpi_pipeline.defs.mailchimp.members.CHUNK", 7)  # members typed across many runs
     servers.faults.add(
         Fault("mailchimp", "status", status=429, body="none", times=2, retry_after=0.01),  # the metadata call
         Fault("mailchimp", "status", status=503, body="html", times=2, path="/members", retry_after=0.01),

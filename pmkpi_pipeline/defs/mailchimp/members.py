@@ -17,6 +17,7 @@ from long ago pulls most of the audience, once.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -26,30 +27,45 @@ from .resource import MailchimpError, MailchimpResource
 from .tables import MAILCHIMP_MEMBERS
 
 TIMES = ("timestamp_opt", "timestamp_signup", "last_changed")
+CHUNK = 5_000  # members typed at a time
 API_FIELDS = ["members.id", "members.status", "members.source", *(f"members.{t}" for t in TIMES), "total_items"]
 
 
 def list_members(mailchimp: MailchimpResource, list_ids: list[str], start: date, end: date, tz: str,
                  partitions: str) -> tuple[pd.DataFrame, int]:
     """The members of every list who became leads on a day of ``start..end`` (rows of ``raw_mailchimp_members``),
-    and how many members pulled had neither timestamp."""
+    and how many members pulled had neither timestamp. Pages are typed and filtered ``CHUNK`` members at a time as
+    they arrive, so a backfill that pulls most of a large audience holds its leads as typed rows, not every
+    member's JSON (at 4x the reference company, ~700 MB of it)."""
     first = datetime.combine(start, time(), ZoneInfo(tz)).astimezone(ZoneInfo("UTC")) - timedelta(seconds=1)
-    frames, undated = [], 0
+    frames, undated, columns = [], 0, list(MAILCHIMP_MEMBERS.columns)
     for list_id in list_ids:
         endpoint = f"/lists/{list_id}/members"
         fetch = functools.partial(mailchimp.client.lists.get_list_members_info, list_id,
                                   since_last_changed=first.isoformat(), fields=API_FIELDS)
-        members = _typed(mailchimp.paged(endpoint, "members", fetch, partitions), endpoint, partitions)
-        lead = members["timestamp_opt"].fillna(members["timestamp_signup"])
-        undated += int(lead.isna().sum())
-        day = lead.dt.tz_convert(tz).dt.date
-        members = members.assign(date=day, list_id=list_id)[lead.notna() & (day >= start) & (day <= end)]
-        frames.append(members)
-    columns = list(MAILCHIMP_MEMBERS.columns)
-    frame = pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
-    for column in TIMES:
-        frame[column] = pd.to_datetime(frame[column], utc=True).dt.tz_localize(None)
+        for chunk in _chunks(mailchimp.pages(endpoint, "members", fetch, partitions)):
+            members = _typed(chunk, endpoint, partitions)
+            lead = members["timestamp_opt"].fillna(members["timestamp_signup"])
+            undated += int(lead.isna().sum())
+            day = lead.dt.tz_convert(tz).dt.date
+            leads = members.assign(date=day, list_id=list_id)[lead.notna() & (day >= start) & (day <= end)]
+            frames.append(leads.assign(**{t: leads[t].dt.tz_localize(None) for t in TIMES})[columns])
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
     return frame, undated
+
+
+def _chunks(pages: Iterator[list[dict]]) -> Iterator[list[dict]]:
+    """The pages' items in runs of at least ``CHUNK`` (the last may be shorter; an empty collection is one
+    empty run): typing each page of 1,000 members alone costs more in pandas calls."""
+    chunk: list[dict] = []
+    runs = 0
+    for page in pages:
+        chunk.extend(page)
+        if len(chunk) >= CHUNK:
+            yield chunk
+            chunk, runs = [], runs + 1
+    if chunk or not runs:
+        yield chunk
 
 
 def _typed(items: list[dict], endpoint: str, partitions: str) -> pd.DataFrame:

@@ -24,7 +24,7 @@ import functools
 import json
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import requests
 from dagster import ConfigurableResource, get_dagster_logger
@@ -233,9 +233,10 @@ class MailchimpResource(ConfigurableResource):
             raise MailchimpError(endpoint, f"response body is not a JSON object ({instead})", partitions=partitions)
         return answer
 
-    def paged(self, endpoint: str, items_key: str, fetch: Callable[..., object],
-              partitions: str | None = None, key: str = "id") -> list[dict]:
-        """Every item of a collection, paging by count/offset until ``total_items``.
+    def pages(self, endpoint: str, items_key: str, fetch: Callable[..., object],
+              partitions: str | None = None, key: str = "id") -> Iterator[list[dict]]:
+        """Every page of a collection as it arrives (its items), paging by count/offset until ``total_items``:
+        a caller that reduces each page holds one page of JSON at a time, not the whole collection.
 
         Fails when a page lacks ``items_key`` or ``total_items``, when the pages deliver fewer or
         more items than promised, or when an item's ``key`` repeats (a page shifted under us).
@@ -243,11 +244,11 @@ class MailchimpResource(ConfigurableResource):
         def fail(detail: str, field: str | None = None) -> MailchimpError:
             return MailchimpError(endpoint, detail, partitions=partitions, field=field)
 
-        items: list[dict] = []
+        delivered = 0
         seen: set = set()
         total: int | None = None
-        while total is None or len(items) < total:
-            offset = len(items)
+        while total is None or delivered < total:
+            offset = delivered
             page = self.get(endpoint, functools.partial(fetch, count=self.page_size, offset=offset), partitions)
             for name in (items_key, "total_items"):
                 if name not in page:
@@ -258,17 +259,22 @@ class MailchimpResource(ConfigurableResource):
             if not isinstance(page_total, int) or isinstance(page_total, bool):
                 raise fail(f"expected an integer, got {page_total!r}", "total_items")
             total = page_total if total is None else total
-            if not batch and len(items) < total:
-                raise fail(f"promised total_items={total} but delivered {len(items)} (empty page at "
+            if not batch and delivered < total:
+                raise fail(f"promised total_items={total} but delivered {delivered} (empty page at "
                            f"offset {offset})", items_key)
             for item in batch:
                 if item.get(key) in seen:
                     raise fail(f"item {item.get(key)!r} appears twice", f"{items_key}.{key}")
                 seen.add(item.get(key))
-            items.extend(batch)
-        if len(items) != total:
-            raise fail(f"promised total_items={total}, got {len(items)}", items_key)
-        return items
+            delivered += len(batch)
+            if delivered > total:
+                raise fail(f"promised total_items={total}, got {delivered}", items_key)
+            yield batch
+
+    def paged(self, endpoint: str, items_key: str, fetch: Callable[..., object],
+              partitions: str | None = None, key: str = "id") -> list[dict]:
+        """Every item of a collection: the items of :meth:`pages`, in order."""
+        return [item for batch in self.pages(endpoint, items_key, fetch, partitions, key) for item in batch]
 
     def ping(self) -> None:
         """Fail fast with a clear message when the credentials or the base URL are wrong (``/ping`` has one
