@@ -382,8 +382,8 @@ def _page_frame(pb, dimensions, metrics, start, end, fail) -> tuple[pd.DataFrame
     undated = pc.equal(page.column("date"), OTHER)
     other = page.filter(undated).to_pandas()
     page = page.filter(pc.invert(undated))
-    if page.num_rows == 0:
-        return pd.DataFrame({name: pd.Series(dtype="object") for name in dimensions + metrics}), other
+    if page.num_rows == 0:  # every row dated "(other)", or none: _combine leaves empty pages out
+        return page.to_pandas(), other
     dates = _date_column(page.column("date"), fail)
     first, last = pc.min_max(dates).values()
     if first.as_py() < start or last.as_py() > end:
