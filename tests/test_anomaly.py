@@ -209,6 +209,8 @@ def test_params_replace_validates():
         PARAMS.replace(seasonality="monthly")
     with pytest.raises(ValueError, match="min_history"):
         PARAMS.replace(min_history=40)
+    with pytest.raises(ValueError, match="seasonal_days >= 14"):
+        PARAMS.replace(seasonal_days=7)
 
 
 def test_zero_after_a_positive_history_is_judged_linearly():
@@ -244,6 +246,34 @@ def test_a_holiday_week_is_flagged_every_day_and_the_return_passes():
     assert [v.kind for v in verdicts[70:75]] == ["drop"] + ["sustained dip"] * 4
     assert all(v.expected > 900 for v in verdicts[70:75])  # judged against the level before the dip
     assert statuses(verdicts[75:]) == ["pass"] * 23
+
+
+def test_a_shallow_day_of_a_lasting_dip_is_flagged_where_the_same_day_alone_passes():
+    values = traffic(days=98)
+    alone = values.copy()
+    alone[72] = np.round(alone[72] * 0.93)  # a Wednesday 7 % down: about 2.8 sd
+    dip = alone.copy()
+    dip[70:72] = np.round(dip[70:72] * 0.75)  # ... after two days 25 % down
+    single = assess_series(series(alone), PARAMS)[72]
+    assert single.status == "pass" and single.lower < single.value
+    assert "within ±3.25" in single.rule
+    third = assess_series(series(dip), PARAMS)[72]
+    assert (third.status, third.kind, third.value) == ("anomaly", "sustained dip", 893.0)
+    assert -3.25 < third.score < -1.95 and third.value < third.lower < third.expected
+    assert "< -1.95" in third.rule and "a dip: flagged from -1.95" in third.rule
+    assert "day 3 away from the level before 2025-03-17" in third.rule
+
+
+def test_a_weekday_missing_from_the_last_twelve_weeks_is_known_from_the_twelve_before():
+    assert PARAMS.lookback_days == 168
+    values = traffic(days=175)
+    sundays = np.arange(90, 168)[np.arange(90, 168) % 7 == 6]
+    values[sundays] = np.nan  # no Sunday in the 84 days before day 174, a Sunday
+    sunday = assess_series(series(values), PARAMS)[174]
+    assert sunday.date.weekday() == 6 and sunday.status == "pass"
+    assert 560 < sunday.expected < 640
+    blind = assess_series(series(values), PARAMS.replace(seasonal_days=84))[174]
+    assert blind.status == "anomaly" and blind.expected > 900
 
 
 def test_small_counts_are_judged_as_counts_not_on_a_log_scale():

@@ -2,14 +2,15 @@
 
 Every day is judged only against the days before it: the previous ``history_days`` calendar days
 (28 by default; their usable points are the history size), with the ``reference_days`` before
-today (84) sharpening what 28 days estimate poorly. Missing days and NaN values are skipped. The
-model is fitted for all days of a series at once, with vectorised numpy operations:
+today (84) sharpening what 28 days estimate poorly, and the ``seasonal_days`` (168) the weekday pattern.
+Missing days and NaN values are skipped. The model is fitted for all days of a series at once, with
+vectorised numpy operations:
 
 * **scale** — series that are not proportions or small counts and whose history is strictly
   positive are modelled on the log scale (weekday dips, growth and noise are relative);
   proportions, signed ratios, counts below 30 and anything with zeros or negatives on the
   linear scale.
-* **weekday seasonality** — the reference span's whole weeks, less their trend, are centred on
+* **weekday seasonality** — the seasonal span's whole weeks, less their trend, are centred on
   their own robust means and each weekday's effect is a robust (Huber) mean over them, shrunk towards
   none when it is not clearly larger than its own estimation noise.
 * **level, chosen by replay** — candidates are robust means of the last 1, 3, 7, 14 or 28
@@ -30,8 +31,10 @@ model is fitted for all days of a series at once, with vectorised numpy operatio
 * **sustained deviations** — the mean of the last c days against the level predicted before them,
   for every c up to ``history_days``, compared with that same statistic at every earlier day
   (so a trend or wandering does not count); beyond ``sensitivity`` it is a change. A dip keeps
-  being judged against the level before it for ``shift_days`` days, so every day of a holiday
-  week or an outage is flagged ("sustained dip"; a run upwards is a "level shift"), then the new
+  being judged against the level before it for ``shift_days`` days, and once it has lasted
+  ``_DIP_DAYS`` days a day in it is flagged from ``_DIP_SHARE`` × ``sensitivity`` down, so every day of a
+  holiday week or an outage is flagged ("sustained dip"; a run upwards is a "level shift", flagged at its
+  onset), then the new
   level is adopted (extended to today by the slope within it when that slope is clear: a curve that
   keeps bending); once the last days are back near the old level, the change is over.
 
@@ -41,9 +44,10 @@ the prediction (process and sampling noise, the weekday effect's estimation erro
 nearer, from the lower edge of that count), studentised: as the noise is estimated from a
 limited replay, the deviation is read as Student-t and reported as the normal deviate of the same
 tail probability (a young series needs a larger deviation for the same score); a day is an anomaly when ``|score| >
-sensitivity``, named "spike" or "drop" (one day), "sustained dip" or "level shift" (a run). The
-expected range is the values whose score is within ``± sensitivity`` — asymmetric on the log scale —
-clipped to the values the KPI can take.
+sensitivity`` (below ``−_DIP_SHARE × sensitivity`` within a lasting dip), named "spike" or "drop" (one day),
+"sustained dip" or "level shift" (a run). The expected range is the values whose score is within those
+thresholds — asymmetric on the log scale — clipped to the values the KPI can take: a day is flagged exactly
+when its value is outside it.
 """
 
 from __future__ import annotations
@@ -83,6 +87,10 @@ _WEEKDAY_PRIOR = 8  # errors of ratio 1 a weekday's own noise ratio is shrunk wi
 # Degrees of freedom the noise estimate gets per backtest error (prior counted in). Nominally at most 1; 2 is
 # what the benchmark's generators bear (0.5 and 1 cost more recall than the false alarms they saved).
 _DOF_PER_ERROR = 2.0
+# A dip that has lasted this many days before today flags today from this share of ``sensitivity`` on: a person
+# sees the whole holiday week, not only its deepest days (a run upwards, a level shift, is flagged at its onset only).
+_DIP_DAYS = 2
+_DIP_SHARE = 0.6
 
 
 @dataclass(frozen=True)
@@ -93,7 +101,8 @@ class AnomalyParams:
     min_history: int = 14  # fewer usable points among them → pass with a note
     sensitivity: float = 3.25  # threshold on |score| (robust standard deviations of the prediction)
     seasonality: str = "weekly"  # "weekly" or "none"
-    reference_days: int = 84  # previous days the noise, weekday pattern and level choice are estimated on
+    reference_days: int = 84  # previous days the noise and level choice are estimated on
+    seasonal_days: int = 168  # previous days the weekday pattern is estimated on (24 weeks: 12 left it noisy)
     shift_days: int = 7  # a deviation sustained this many days is taken as the new level
     log_scale: bool = True  # judge strictly positive histories on relative (log) changes
     min_relative_scale: float = 0.01  # floor of the prediction's sd, relative to the expected value
@@ -107,8 +116,8 @@ class AnomalyParams:
             raise ValueError(f"ratio_kind={self.ratio_kind!r} must be one of {_RATIO_KINDS}")
         if self.seasonality not in _SEASONALITIES:
             raise ValueError(f"seasonality={self.seasonality!r} must be one of {_SEASONALITIES}")
-        if self.seasonality == "weekly" and self.history_days < 14:
-            raise ValueError("weekly seasonality needs history_days >= 14 (two whole weeks)")
+        if self.seasonality == "weekly" and min(self.history_days, self.seasonal_days) < 14:
+            raise ValueError("weekly seasonality needs history_days and seasonal_days >= 14 (two whole weeks)")
         if not 1 <= self.min_history <= self.history_days:
             raise ValueError(
                 f"min_history={self.min_history} must be between 1 and history_days={self.history_days}"
@@ -124,8 +133,8 @@ class AnomalyParams:
 
     @property
     def lookback_days(self) -> int:
-        """Days before a judged day that its verdict reads: the history and the reference span."""
-        return max(self.history_days, self.reference_days)
+        """Days before a judged day that its verdict reads: the history, the reference and the seasonal span."""
+        return max(self.history_days, self.reference_days, self.seasonal_days)
 
     def replace(self, **overrides) -> AnomalyParams:
         """A copy with some parameters changed (validated; unknown names are an error)."""
@@ -282,6 +291,9 @@ class _Scale:
 
 def _fit(windows: dict, today: dict, params: AnomalyParams, ratio_kind: str | None, unit: float) -> dict:
     """Expected value, bounds, score and the kind of deviation for every evaluated day (one row per day)."""
+    seasonal_span = windows["value"][:, -params.seasonal_days:]
+    span = max(params.history_days, params.reference_days)
+    windows = {column: window[:, -span:] for column, window in windows.items()}
     history = windows["value"]
     n, h = history.shape
     usable = ~np.isnan(history)
@@ -298,12 +310,11 @@ def _fit(windows: dict, today: dict, params: AnomalyParams, ratio_kind: str | No
     position = (-age) % 7  # each column's weekday, today's being 0
     weekly = params.seasonality == "weekly"
 
-    slope = np.nan_to_num(_nanmedian(work[:, 7:] - work[:, :-7]) / 7)  # rough, to detrend each week
     lags = (7, 14) if weekly else (1, 2)
     diffs = _lagged(work, lags, centre=True)
     spread = _robust_sd(diffs) / math.sqrt(2)
     if weekly:
-        effects, weeks_seen = _weekly_effects(work, spread, slope)
+        effects, weeks_seen = _weekly_effects(_on_scale(scale, seasonal_span))
         pattern = _shrink(effects, weeks_seen, np.broadcast_to(spread[:, None] ** 2, (n, h)), position)[0]
     else:
         effects, weeks_seen, pattern = np.zeros((n, 7)), np.ones((n, 7)), np.zeros((n, 7))
@@ -352,6 +363,8 @@ def _fit(windows: dict, today: dict, params: AnomalyParams, ratio_kind: str | No
                         dof)
     score = np.where(np.abs(back) < np.abs(score), back, score)  # NaN (no adopted dip) keeps the score
     reach = _normal_as_t(params.sensitivity, dof) * total + half
+    # Within a dip that has lasted _DIP_DAYS before today, a day is flagged from a share of the sensitivity down.
+    below = np.where(change["run"] <= -_DIP_DAYS, _DIP_SHARE * params.sensitivity, params.sensitivity)
     # The range shown is clipped to the values the KPI can take (the verdict is unaffected).
     if ratio_kind in ("proportion", "signed"):
         low, high = (0.0 if ratio_kind == "proportion" else -unit), unit
@@ -362,7 +375,8 @@ def _fit(windows: dict, today: dict, params: AnomalyParams, ratio_kind: str | No
         "size": size,
         "log": log,
         "expected": expected,
-        "lower": np.clip(scale.backward(center - reach + half), low, high),
+        "lower": np.clip(scale.backward(center - _normal_as_t(below, dof) * total), low, high),
+        "below": below,
         "upper": np.clip(scale.backward(center + reach), low, high),
         "score": score,
         **change,
@@ -644,13 +658,21 @@ def _huber(x: np.ndarray, sd: np.ndarray) -> np.ndarray:
     return middle + np.nan_to_num(np.nanmean(residual, axis=-1))
 
 
-def _weekly_effects(work: np.ndarray, spread: np.ndarray, slope: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _on_scale(scale: _Scale, values: np.ndarray) -> np.ndarray:
+    """``values`` on the model's scale, NaN where they cannot be (a zero, long ago, of a series judged on logs)."""
+    work = scale.forward(values)
+    return np.where(np.isfinite(work), work, np.nan)
+
+
+def _weekly_effects(work: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Weekday effects (column 0 = today's weekday), centred, and the weeks each is seen in.
 
-    Each whole week of the history, less the trend (``slope`` per day), is centred on its
-    median; a weekday's effect is the robust mean over weeks.
+    Each whole week of the seasonal span ``work``, less the span's rough trend, is centred on its
+    robust mean; a weekday's effect is the robust mean over weeks.
     """
     n, h = work.shape
+    slope = np.nan_to_num(_nanmedian(work[:, 7:] - work[:, :-7]) / 7)
+    spread = _robust_sd(_lagged(work, (7, 14), centre=True)) / math.sqrt(2)
     weeks = h // 7
     block = (work[:, h - 7 * weeks :] - slope[:, None] * np.arange(h - 7 * weeks, h)).reshape(n, weeks, 7)
     centred = block - _huber(block, spread[:, None, None])[..., None]
@@ -717,13 +739,14 @@ def _verdict(i: int, day: date, fit: dict, params: AnomalyParams) -> Verdict:
         )
         return Verdict(day, value, "insufficient_history", None, None, None, None, size, rule)
     score = float(fit["score"][i])
-    threshold = params.sensitivity
+    threshold, below = params.sensitivity, float(fit["below"][i])
     if score > threshold:
         status, test = "anomaly", f"{score:.1f} > {threshold:g}"
-    elif score < -threshold:
-        status, test = "anomaly", f"{score:.1f} < -{threshold:g}"
+    elif score < -below:
+        status, test = "anomaly", f"{score:.1f} < -{below:.3g}"
     else:
-        status, test = "pass", f"{score:.1f} within ±{threshold:g}"
+        status, test = "pass", f"{score:.1f} within " + (f"±{threshold:g}" if below == threshold
+                                                       else f"-{below:.3g}…{threshold:g}")
     notes = ["log scale"] if fit["log"][i] else []
     if fit["sampling"][i] == "ratio":
         notes.append(f"range set by sampling noise at denominator {fit['denominator'][i]:g}")
@@ -734,8 +757,9 @@ def _verdict(i: int, day: date, fit: dict, params: AnomalyParams) -> Verdict:
     kind = "normal"
     if status == "anomaly" and run and (run > 0) == (score > 0):
         kind = "level shift" if run > 0 else "sustained dip"
-        notes.append(f"day {abs(run) + 1} away from the level before {since}; "
-                     f"taken as the new level after {params.shift_days} days")
+        notes.append(f"day {abs(run) + 1} away from the level before {since}"
+                     + ("" if below == threshold else f", a dip: flagged from -{below:.3g}")
+                     + f"; taken as the new level after {params.shift_days} days")
     elif status == "anomaly":
         kind = "spike" if score > 0 else "drop"
     elif fit["held"][i]:
