@@ -264,6 +264,15 @@ def test_a_shallow_day_of_a_lasting_dip_is_flagged_where_the_same_day_alone_pass
     assert "day 3 away from the level before 2025-03-17" in third.rule
 
 
+def test_a_normal_day_after_a_one_day_drop_ends_it():
+    values = traffic(days=98)
+    values[70] = np.round(values[70] * 0.75)  # a one-day drop on Monday, Tuesday normal again
+    values[72] = np.round(values[72] * 0.93)  # the same Wednesday as in the lasting dip above
+    verdicts = assess_series(series(values), PARAMS)
+    assert [v.kind for v in verdicts[70:73]] == ["drop", "normal", "normal"]
+    assert -3.25 < verdicts[72].score < -1.95 and "within ±3.25" in verdicts[72].rule
+
+
 def test_a_weekday_missing_from_the_last_twelve_weeks_is_known_from_the_twelve_before():
     assert PARAMS.lookback_days == 168
     values = traffic(days=175)

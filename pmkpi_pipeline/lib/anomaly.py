@@ -364,7 +364,7 @@ def _fit(windows: dict, today: dict, params: AnomalyParams, ratio_kind: str | No
     score = np.where(np.abs(back) < np.abs(score), back, score)  # NaN (no adopted dip) keeps the score
     reach = _normal_as_t(params.sensitivity, dof) * total + half
     # Within a dip that has lasted _DIP_DAYS before today, a day is flagged from a share of the sensitivity down.
-    below = np.where(change["run"] <= -_DIP_DAYS, _DIP_SHARE * params.sensitivity, params.sensitivity)
+    below = np.where(change.pop("dip"), _DIP_SHARE * params.sensitivity, params.sensitivity)
     # The range shown is clipped to the values the KPI can take (the verdict is unaffected).
     if ratio_kind in ("proportion", "signed"):
         low, high = (0.0 if ratio_kind == "proportion" else -unit), unit
@@ -533,10 +533,14 @@ def _sustained(steady: np.ndarray, model: _Level, process: np.ndarray, sampling:
     error_var = np.where(adopted, model.error_var + one / best_c + np.where(moving, drift_var * reach**2, 0),
                          model.error_var)
     run = np.where(young, np.sign(best_t) * best_c, 0).astype(int)
+    # A dip still under way: it has lasted _DIP_DAYS, and yesterday was as deep as a day within it must be to be
+    # flagged (a one-day drop and a normal day after it are no dip).
+    deep = steady[:, -1] - before + slope < -_DIP_SHARE * params.sensitivity * np.sqrt(one)
+    dip = young & (best_t < 0) & (best_c >= _DIP_DAYS) & deep
     # During and after a dip (a closure), the level before it stays a normal place to be: a reopening is no spike.
     earlier = np.where((adopted | young) & (best_t < 0), before, np.nan)
     return level, error_var, {"run": run, "held": kept & young, "shifted": np.where(adopted, best_c, 0),
-                              "earlier": earlier}
+                              "earlier": earlier, "dip": dip}
 
 
 def _theil_sen(y: np.ndarray) -> np.ndarray:
