@@ -46,8 +46,8 @@ limited replay, the deviation is read as Student-t and reported as the normal de
 tail probability (a young series needs a larger deviation for the same score); a day is an anomaly when ``|score| >
 sensitivity`` (below ``−_DIP_SHARE × sensitivity`` within a lasting dip), named "spike" or "drop" (one day),
 "sustained dip" or "level shift" (a run). The expected range is the values whose score is within those
-thresholds — asymmetric on the log scale — clipped to the values the KPI can take: a day is flagged exactly
-when its value is outside it.
+thresholds — asymmetric on the log scale — clipped to the values the KPI can take (a return to the level
+before a dip passes though it is outside the range around the dip's level).
 """
 
 from __future__ import annotations
