@@ -312,7 +312,7 @@ def _fit(windows: dict, today: dict, params: AnomalyParams, ratio_kind: str | No
 
     lags = (7, 14) if weekly else (1, 2)
     diffs = _lagged(work, lags, centre=True)
-    spread = _robust_sd(diffs) / math.sqrt(2)
+    spread = _one_value_sd(diffs)
     if weekly:
         effects, weeks_seen = _weekly_effects(_on_scale(scale, seasonal_span))
         pattern = _shrink(effects, weeks_seen, np.broadcast_to(spread[:, None] ** 2, (n, h)), position)[0]
@@ -614,6 +614,11 @@ def _nanmedian(x: np.ndarray) -> np.ndarray:
     return np.where(count > 0, (low + high) / 2, np.nan)[..., 0]
 
 
+def _one_value_sd(diffs: np.ndarray) -> np.ndarray:
+    """Per row, the sd of one value implied by the robust sd of differences between two values (``_lagged``)."""
+    return _robust_sd(diffs) / math.sqrt(2)
+
+
 def _robust_sd(x: np.ndarray) -> np.ndarray:
     """Per row, a robust standard deviation of the non-NaN ``x``.
 
@@ -676,7 +681,7 @@ def _weekly_effects(work: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     n, h = work.shape
     slope = np.nan_to_num(_nanmedian(work[:, 7:] - work[:, :-7]) / 7)
-    spread = _robust_sd(_lagged(work, (7, 14), centre=True)) / math.sqrt(2)
+    spread = _one_value_sd(_lagged(work, (7, 14), centre=True))
     weeks = h // 7
     block = (work[:, h - 7 * weeks :] - slope[:, None] * np.arange(h - 7 * weeks, h)).reshape(n, weeks, 7)
     centred = block - _huber(block, spread[:, None, None])[..., None]
