@@ -1,0 +1,96 @@
+"""Judging a series: validating it, laying each judged day's history out as one row, the KPI's ratio shape, and the
+model that judges it."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from .daily import fit_daily
+from .params import AnomalyParams
+from .verdict import Verdict, verdict_of
+
+
+def assess_series(
+    series: pd.DataFrame, params: AnomalyParams, evaluate_from: date | None = None
+) -> list[Verdict]:
+    """Judge each day of a KPI series (on or after ``evaluate_from``) against the days before it.
+
+    ``series`` has columns ``date``, ``value`` (NaN = not computable) and optionally
+    ``numerator`` and ``denominator`` (NaN when the KPI is not a ratio), one row per date in
+    any order. Missing dates and NaN values in the history are skipped.
+    """
+    frame = _prepare(series)
+    if evaluate_from is not None:
+        evaluated = frame[frame["date"] >= evaluate_from]
+    else:
+        evaluated = frame
+    if evaluated.empty:
+        return []
+    h = params.lookback_days
+    origin = int(frame["day"].min()) - h
+    slot = frame["day"].to_numpy() - origin
+    position = evaluated["day"].to_numpy() - origin
+    windows, today = {}, {}
+    for column in ("value", "numerator", "denominator"):
+        calendar = np.full(int(slot.max()) + 1, np.nan)
+        calendar[slot] = frame[column].to_numpy()
+        windows[column] = np.lib.stride_tricks.sliding_window_view(calendar, h)[position - h]
+        today[column] = calendar[position]
+
+    with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices are handled explicitly
+        kind = _ratio_kind(frame) if params.ratio_kind == "auto" else (
+            None if params.ratio_kind == "none" else params.ratio_kind)
+        fit = fit_daily(windows, today, params, kind, params.unit or _unit(frame))
+    return [verdict_of(i, day, fit, params) for i, day in enumerate(evaluated["date"].tolist())]
+
+
+def _prepare(series: pd.DataFrame) -> pd.DataFrame:
+    """Validated copy: date as ``datetime.date``, float columns, sorted, ``day`` ordinal."""
+    missing = {"date", "value"} - set(series.columns)
+    if missing:
+        raise ValueError(f"series is missing column(s) {sorted(missing)}")
+    frame = pd.DataFrame({"date": pd.to_datetime(series["date"]).dt.date}, index=series.index)
+    for column in ("value", "numerator", "denominator"):
+        raw = series[column] if column in series.columns else np.nan
+        frame[column] = pd.to_numeric(pd.Series(raw, index=series.index), errors="coerce").astype(float)
+    duplicated = frame["date"].duplicated()
+    if duplicated.any():
+        raise ValueError(f"series has more than one row for {sorted(set(frame.loc[duplicated, 'date']))[:5]}")
+    frame = frame.sort_values("date", ignore_index=True)
+    frame["day"] = np.array([d.toordinal() for d in frame["date"]], dtype=np.int64)
+    return frame
+
+
+def _ratio_kind(frame: pd.DataFrame) -> str | None:
+    """How a ratio's units are bounded — a property of the KPI's definition.
+
+    ``"proportion"``: 0 <= numerator <= denominator (units are 0 or 1); ``"signed"``:
+    |numerator| <= denominator (units in [-1, 1], like NPS); ``"unbounded"``: anything else
+    (pages per session, cost per lead); ``None``: not a ratio.
+    """
+    rows = frame.dropna(subset=["numerator", "denominator"])
+    rows = rows[rows["denominator"] > 0]
+    if rows.empty:
+        return None
+    numerator, denominator = rows["numerator"], rows["denominator"]
+    if ((numerator >= 0) & (numerator <= denominator)).all():
+        return "proportion"
+    if (numerator.abs() <= denominator).all():
+        return "signed"
+    return "unbounded"
+
+
+def _unit(frame: pd.DataFrame) -> float:
+    """The factor between value and numerator / denominator (100 for percentages, else 1)."""
+    rows = frame.dropna(subset=["value", "numerator", "denominator"])
+    rows = rows[(rows["numerator"] != 0) & (rows["denominator"] > 0)]
+    if rows.empty:
+        return 1.0
+    factor = float(np.median(rows["value"] * rows["denominator"] / rows["numerator"]))
+    return factor if math.isfinite(factor) and factor != 0 else 1.0

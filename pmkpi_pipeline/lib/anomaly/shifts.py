@@ -1,0 +1,86 @@
+"""Sustained deviations: where a run away from the level began, whether it is a change, a dip still under way, and
+the level adopted once a change has lasted ``shift_days``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .level import MIN_BACKTEST, Level
+from .params import AnomalyParams
+from .robust import THEIL_SEN_VAR, huber, nanmedian, robust_sd, theil_sen
+
+_DRIFT_SIGNIFICANCE = 2.0  # t-statistic of the slope within an adopted change needed to carry it to today
+# A dip that has lasted this many days before today flags today from this share of ``sensitivity`` on: a person
+# sees the whole holiday week, not only its deepest days (a run upwards, a level shift, is flagged at its onset only).
+DIP_DAYS = 2
+DIP_SHARE = 0.6
+
+
+def sustained(steady: np.ndarray, model: Level, process: np.ndarray, sampling: np.ndarray,
+               params: AnomalyParams) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Today's level and its error variance, with a recent change taken into account, and the run (signed days).
+
+    For each c up to ``history_days``: the mean of the last c values less the level predicted
+    before the first of them. The c where that shift is largest in standard errors is where a
+    change would have begun; it is a change when the shift stands out (beyond ``sensitivity``)
+    against the same statistic at every earlier day. A change younger than ``shift_days`` is a
+    run (``run`` = +c or −c, else 0); a flat level over a week or more keeps judging a dip
+    against the level before it, and keeps that level once the last days are back near it. An
+    older change is adopted: the robust level of the days since (for a trended level only a
+    clear step, which it would otherwise carry on as a slope), moved to today by the slope within it when
+    that slope is clear.
+    """
+    n, h = steady.shape
+    rows = np.arange(n)
+    one = np.nan_to_num(process + np.nanmedian(sampling, axis=1))  # the noise of one value
+    present = ~np.isnan(steady)
+    sums = np.concatenate([np.zeros((n, 1)), np.cumsum(np.where(present, steady, 0), axis=1)], axis=1)
+    counts = np.concatenate([np.zeros((n, 1)), np.cumsum(present, axis=1)], axis=1)
+    forecast_var = model.error_var / (model.window + 1)
+    best_z, best_t, best_c = np.zeros(n), np.zeros(n), np.ones(n, dtype=int)
+    for c in range(1, params.history_days + 1):
+        seen = counts[:, c:] - counts[:, :-c]  # column s: the values s … s+c−1
+        mean = np.where(seen >= (c + 1) // 2, (sums[:, c:] - sums[:, :-c]) / np.maximum(seen, 1), np.nan)
+        shift = mean - model.predicted[:, : h - c + 1]
+        # Where the change began: the c whose shift is largest in standard errors of white noise.
+        z = shift[:, -1] / np.sqrt(one / c + forecast_var + 1e-300)
+        # Whether it is a change: that shift against the same statistic at every earlier column.
+        usual = shift[:, :-1]
+        spread = robust_sd(usual)
+        enough = ((~np.isnan(usual)).sum(axis=1) >= MIN_BACKTEST) & (spread > 0)
+        t = np.where(enough, (shift[:, -1] - nanmedian(usual)) / np.where(spread > 0, spread, 1.0), 0.0)
+        stronger = np.isfinite(z) & np.isfinite(t) & (np.abs(z) > np.abs(best_z))
+        best_z, best_t = np.where(stronger, z, best_z), np.where(stronger, t, best_t)
+        best_c = np.where(stronger, c, best_c)
+    slope = model.slope[rows, h - best_c]  # the trend before the change
+    before = model.predicted[rows, h - best_c] + slope * best_c
+    tail = np.where(np.arange(h) >= h - best_c[:, None], steady - slope[:, None] * (np.arange(h) - h), np.nan)
+    since = huber(tail, np.sqrt(one)[:, None])
+    latest = np.nanmean(np.where(np.arange(h) >= h - np.minimum(best_c, 2)[:, None], tail, np.nan), axis=1)
+    over = np.abs(latest - before) < np.abs(latest - since)
+    flat = ~model.trended & (model.window >= 7)
+    changed = np.abs(best_t) > params.sensitivity
+    adopted = changed & ~over & (best_c >= params.shift_days) & (flat | (np.abs(best_t) > 2 * params.sensitivity))
+    young = changed & ~over & (best_c < params.shift_days)
+    # A dip holds on to the level before it (a rise does not), and so does the end of a change.
+    kept = flat & ((young & (best_t < 0)) | (changed & over))
+    # A change adopted while the series keeps moving (a bending curve) is carried to today by its own clear slope.
+    columns = np.where(np.isnan(tail), np.nan, np.arange(h) - h)
+    centred = columns - np.nanmean(columns, axis=1)[:, None]
+    drift = theil_sen(tail)
+    reach = -np.nanmean(columns, axis=1)
+    drift_var = THEIL_SEN_VAR * one / np.maximum(np.nansum(centred**2, axis=1), 1e-300)
+    moving = adopted & (drift**2 > _DRIFT_SIGNIFICANCE**2 * drift_var)
+    since = np.where(moving, since + drift * reach, since)
+    level = np.where(kept, before, np.where(adopted, since, model.predicted[:, h]))
+    error_var = np.where(adopted, model.error_var + one / best_c + np.where(moving, drift_var * reach**2, 0),
+                         model.error_var)
+    run = np.where(young, np.sign(best_t) * best_c, 0).astype(int)
+    # A dip still under way: it has lasted DIP_DAYS, and yesterday was as deep as a day within it must be to be
+    # flagged (a one-day drop and a normal day after it are no dip).
+    deep = steady[:, -1] - before + slope < -DIP_SHARE * params.sensitivity * np.sqrt(one)
+    dip = young & (best_t < 0) & (best_c >= DIP_DAYS) & deep
+    # During and after a dip (a closure), the level before it stays a normal place to be: a reopening is no spike.
+    earlier = np.where((adopted | young) & (best_t < 0), before, np.nan)
+    return level, error_var, {"run": run, "held": kept & young, "shifted": np.where(adopted, best_c, 0),
+                              "earlier": earlier, "dip": dip}
