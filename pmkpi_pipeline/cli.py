@@ -187,6 +187,16 @@ def serve_ui(port: int) -> int:
         return 0
 
 
+def _planted_event(text: str):
+    """``--plant``'s value as a sandbox ``Event`` (argparse reports a bad one, naming the option)."""
+    from pmkpi_sandbox.company import Event
+
+    try:
+        return Event.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def cmd_sandbox(args) -> int:
     """Run the sandbox servers in the foreground and print the settings to export."""
     from pmkpi_sandbox.company import SIZES
@@ -194,11 +204,18 @@ def cmd_sandbox(args) -> int:
 
     if args.size not in SIZES:
         raise SystemExit(f"unknown --size {args.size!r}; expected one of {', '.join(sorted(SIZES))}")
-    with prepare_sandbox(seed=args.seed, size=SIZES[args.size].scaled(args.scale), start=date.fromisoformat(args.start),
-                         end=date.fromisoformat(args.end), ga4_port=args.ga4_port,
+    start, end = date.fromisoformat(args.start), date.fromisoformat(args.end)
+    for event in args.plant:
+        if not start <= event.day <= event.last_day <= end:
+            raise SystemExit(f"--plant {event.kind}:{event.day}:{event.days} ({event.day}..{event.last_day}) falls "
+                             f"outside --start {start} .. --end {end}")
+    with prepare_sandbox(seed=args.seed, size=SIZES[args.size].scaled(args.scale), start=start,
+                         end=end, ga4_port=args.ga4_port,
                          mailchimp_port=args.mailchimp_port, ga4_grpc_port=args.ga4_grpc_port,
-                         ga4_over_grpc=args.ga4_grpc) as sandbox:
+                         ga4_over_grpc=args.ga4_grpc, events=args.plant) as sandbox:
         _say("# sandbox running; export these, then run `dagster dev` or `pmkpi backfill` in another shell:")
+        if args.plant:
+            _say("# planted events: " + ", ".join(f"{e.kind} {e.day}..{e.last_day}" for e in args.plant))
         for name, value in sorted(sandbox.exported.items()):
             _say(f"export {name}={value}")
         servers = sandbox.servers
@@ -330,6 +347,11 @@ def main(argv: list[str] | None = None) -> int:
                          help="export the GA4 gRPC endpoint (grpc://…, much faster for big reports) instead of REST")
     sandbox.add_argument("--start", default=DEMO_START.isoformat(), help="first day of the company's data")
     sandbox.add_argument("--end", default=DEMO_END.isoformat(), help="last day of the company's data")
+    sandbox.add_argument("--plant", action="append", default=[], type=_planted_event, metavar="KIND:YYYY-MM-DD[:DAYS]",
+                         help="plant an event in the company (repeatable): mpp_campaign (a campaign whose opens Apple "
+                         "MPP inflated to 92%% of delivered), checkout_outage (no GA4 purchase for DAYS days, default "
+                         "1), pricing_change (every plan 20%% dearer from that day), tracking_break (no GA4 sign_up "
+                         "for DAYS days, default 3)")
     sandbox.set_defaults(func=cmd_sandbox)
     backfill = sub.add_parser("backfill", help="materialise every asset for START..END (inclusive)")
     backfill.add_argument("start", help="YYYY-MM-DD")

@@ -62,15 +62,17 @@ def write_company(company: Company, data_dir: Path, billing_url: str | None = No
 def prepare_sandbox(
     *, seed: int, size: str | Size, start: date, end: date, ga4_port: int = 0, mailchimp_port: int = 0,
     ga4_grpc_port: int = 0, ga4_over_grpc: bool = False,
-    data_dir: Path | None = None, anomalies=(), billing_url: str | None = None,
+    data_dir: Path | None = None, anomalies=(), events=(), billing_url: str | None = None,
 ) -> Iterator[RunningSandbox]:
     """Generate, write and serve a sandbox company; export its settings into ``os.environ``.
 
-    ``ga4_over_grpc`` points ``PMKPI_GA4_ENDPOINT`` at the sandbox's gRPC port instead of REST.
+    ``ga4_over_grpc`` points ``PMKPI_GA4_ENDPOINT`` at the sandbox's gRPC port instead of REST. ``anomalies``
+    and ``events`` (planted :class:`~pmkpi_sandbox.company.Event` objects) go to :func:`generate_company`.
     """
     data_dir = data_dir or Path(_setting("PMKPI_DATA_DIR", "./.pmkpi")).expanduser().resolve()
     tz = _setting("PMKPI_TIMEZONE", "UTC")
-    company = generate_company(seed=seed, size=size, start=start, end=end, timezone=tz, anomalies=anomalies)
+    company = generate_company(seed=seed, size=size, start=start, end=end, timezone=tz, anomalies=anomalies,
+                               events=events)
     exported = write_company(company, data_dir, billing_url)
     with start_sandbox(company, ga4_port=ga4_port, mailchimp_port=mailchimp_port,
                        ga4_grpc_port=ga4_grpc_port) as servers:

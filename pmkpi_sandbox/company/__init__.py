@@ -18,17 +18,23 @@ Conventions the servers, writers and pipeline rely on:
   active.
 - Every source draws from its own child of ``numpy.random.default_rng(seed)`` and daily counts
   use a fixed number of variates per value, so an :class:`Anomaly` changes only the numbers of
-  its own day and target (and what derives from them).
+  its own day and target (and what derives from them). A planted :class:`Event` (an MPP-inflated
+  campaign, a checkout outage, a price change, a tracking break) changes what it models and what
+  derives from it; without events every frame is as it was before they existed.
 
 The model is split by what it models: :mod:`.model` (the dataclasses and sizes),
 :mod:`.generate` (the orchestration), :mod:`.demand` (demand and funnel), :mod:`.channels`,
-:mod:`.ga4`, :mod:`.mailchimp` (with :mod:`.members`), :mod:`.billing` and :mod:`.inputs` (one per source), on the
+:mod:`.ga4`, :mod:`.mailchimp` (with :mod:`.members`), :mod:`.billing` (with :mod:`.pricing`, a planted price
+change) and :mod:`.inputs` (one per source), on the
 shared helpers of :mod:`.dates` and :mod:`.randomness`. Underscored names are internal to the
 package; its modules import them from one another.
 """
 
 from .billing import FEATURES
 from .generate import generate_company
-from .model import ANOMALY_TARGETS, BILLING_TABLES, SIZES, Anomaly, Company, Size
+from .model import ANOMALY_TARGETS, BILLING_TABLES, EVENT_DAYS, SIZES, Anomaly, Company, Event, Size
 
-__all__ = ["ANOMALY_TARGETS", "BILLING_TABLES", "FEATURES", "SIZES", "Anomaly", "Company", "Size", "generate_company"]
+__all__ = [
+    "ANOMALY_TARGETS", "BILLING_TABLES", "EVENT_DAYS", "FEATURES", "SIZES", "Anomaly", "Company", "Event", "Size",
+    "generate_company",
+]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -36,7 +36,9 @@ class _Funnel:
     base_signups: np.ndarray  # expected sign-ups per day, without anomalies
     factor: np.ndarray  # the signups anomaly factor per day
     signups: np.ndarray
-    customers: np.ndarray  # new billing customers per local day
+    customers: np.ndarray  # new billing customers per local day (the buyers: GA4 purchases)
+    shoppers: np.ndarray  # who reaches the cart: the buyers, and on a checkout outage the buyers it blocks
+    tracked_signups: np.ndarray  # the sign-ups the GA4 tag records (none during a tracking break)
 
 
 def _funnel(
@@ -45,4 +47,25 @@ def _funnel(
     base = demand * sizing.customers / (_CUSTOMERS_PER_SIGNUP * demand.sum())
     signups = _count(base, rng)
     customers = _thin(signups, _CUSTOMERS_PER_SIGNUP * _lognoise(rng, len(base), 0.15), rng)
-    return _Funnel(base, factor, _scale(signups, factor, rng), _scale(customers, factor, rng))
+    signups, customers = _scale(signups, factor, rng), _scale(customers, factor, rng)
+    return _Funnel(base, factor, signups, customers, shoppers=customers, tracked_signups=signups)
+
+
+def _planted(funnel: _Funnel, outage: np.ndarray, untracked: np.ndarray) -> _Funnel:
+    """``funnel`` with checkout outages and tracking breaks (boolean masks over the calendar's days).
+
+    Nobody buys on an outage day: its buyers still shop (they are the day's ``shoppers``) and come back to buy
+    on the first day after the outage (lost when the outage lasts to the last day). The GA4 tag records no
+    sign-up on an untracked day, while the sign-ups happen.
+    """
+    customers = funnel.customers.copy()
+    waiting = 0
+    for day in np.flatnonzero(outage | np.concatenate([[False], outage[:-1]])):  # outage days and the day after
+        if outage[day]:
+            waiting += customers[day]
+            customers[day] = 0
+        else:
+            customers[day] += waiting
+            waiting = 0
+    return replace(funnel, customers=customers, shoppers=np.maximum(customers, funnel.customers),
+                   tracked_signups=np.where(untracked, 0, funnel.signups))

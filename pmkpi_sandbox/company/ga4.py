@@ -84,7 +84,7 @@ def _traffic(
     views = _count(sessions * channels.pages_per_session * _lognoise(rng, shape, 0.05), rng)
     avg_duration = channels.duration * _lognoise(rng, shape, 0.1)
     engagement = np.round(sessions * avg_duration * 0.62)
-    conversions = funnel.signups[history:] + funnel.customers[history:]  # sign_up + purchase
+    conversions = funnel.tracked_signups[history:] + funnel.customers[history:]  # sign_up + purchase
     key_events = _allocate(conversions, sessions * channels.propensity)
     overlap = np.clip(0.9 + 0.02 * rng.standard_normal(shape[0]), 0.85, 0.95)
     total_users = np.maximum(users.max(axis=1), np.round(users.sum(axis=1) * overlap))
@@ -174,15 +174,16 @@ def _events(
     """Event counts and users per day and name.
 
     ``page_view``, ``session_start`` and ``first_visit`` equal the traffic's page views, sessions
-    and new users; ``sign_up`` is the sign-ups and ``purchase`` the new customers of the day,
-    below ``begin_checkout`` and ``add_to_cart``.
+    and new users; ``sign_up`` is the sign-ups the tag recorded and ``purchase`` the new customers of the day,
+    below ``begin_checkout`` and ``add_to_cart`` (which follow the day's shoppers).
     """
     history = calendar.history
     sessions, views = traffic.sessions.sum(axis=1), traffic.views.sum(axis=1)
     users = traffic.total_users
-    signups, buyers = funnel.signups[history:], funnel.customers[history:]
-    carts = buyers + 1 + _count(funnel.base_signups[history:] * _CUSTOMERS_PER_SIGNUP * 1.9, rng)
-    checkouts = buyers + _thin(carts - buyers, 0.45, rng)
+    signups, buyers = funnel.tracked_signups[history:], funnel.customers[history:]
+    shoppers = funnel.shoppers[history:]
+    carts = shoppers + 1 + _count(funnel.base_signups[history:] * _CUSTOMERS_PER_SIGNUP * 1.9, rng)
+    checkouts = shoppers + _thin(carts - shoppers, 0.45, rng)
     downloads = _count(resource_views * 0.15 + sessions * 0.004, rng)
     known = {  # name: (eventCount, totalUsers)
         "page_view": (views, _thin(users, 0.97, rng)),

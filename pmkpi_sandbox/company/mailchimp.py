@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from .campaign_counts import _engagement
-from .campaign_kinds import _with_campaign_kinds
+from .campaign_kinds import _create_times, _new_ids, _with_campaign_kinds
 from .dates import _Calendar, _holidays, _local_to_utc, _weekday
 from .demand import _Funnel
 from .model import Size
 from .randomness import _count, _hex_ids, _lognoise, _thin
 
 _LEADS_PER_SIGNUP = 2.6
+_MPP_OPEN_SHARE = 0.92  # unique opens / delivered e-mails of a campaign that Apple MPP inflated
 _LISTS = (  # name, share of leads, unique-open rate
     ("Newsletter", 0.62, 0.36),
     ("Product Updates", 0.26, 0.43),
@@ -41,8 +43,13 @@ class _Mailchimp:
 def _mailchimp(
     sizing: Size, calendar: _Calendar, funnel: _Funnel, open_factor: np.ndarray,
     rng: np.random.Generator, details_rng: np.random.Generator,
+    mpp_days: Sequence[int] = (), events_rng: np.random.Generator | None = None,
 ) -> _Mailchimp:
-    """The audiences, campaigns and activity; ``details_rng`` draws the campaigns' create times and other kinds."""
+    """The audiences, campaigns and activity; ``details_rng`` draws the campaigns' create times and other kinds.
+
+    ``mpp_days`` (indexes of range days) each get a campaign whose opens Apple MPP inflated (:func:`_mpp_campaigns`),
+    drawn from ``events_rng`` when one has to be added.
+    """
     names, shares, open_rates = (np.array(column) for column in zip(*_LISTS[: sizing.lists]))
     shares = shares / shares.sum()
     days, history = calendar.range_days, calendar.history
@@ -65,6 +72,10 @@ def _mailchimp(
     campaigns = _with_campaign_kinds(
         campaigns, sizing.campaign_kinds, names, shares, open_rates, members, calendar, open_factor, details_rng
     )
+    if len(mpp_days):
+        campaigns, per_day = _mpp_campaigns(
+            campaigns, per_day, mpp_days, names, open_rates, members, calendar, open_factor, events_rng
+        )
     day_index, list_index = campaigns.pop("day_index").to_numpy(), campaigns.pop("list_index").to_numpy()
     list_ids = _hex_ids(rng, len(names))
     audience = list_index >= 0  # else the audience was deleted since
@@ -143,3 +154,59 @@ def _campaigns(
     })
     return frame, np.bincount(day_index, minlength=len(days))
 
+
+
+def _mpp_campaigns(
+    campaigns: pd.DataFrame, per_day: np.ndarray, mpp_days: Sequence[int], names: np.ndarray, open_rates: np.ndarray,
+    members: np.ndarray, calendar: _Calendar, open_factor: np.ndarray, rng: np.random.Generator,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """``campaigns`` (with their ``day_index``/``list_index``) where, on each of ``mpp_days``, the first campaign
+    sent to an audience has Apple-MPP-inflated opens; a day without one gets a regular campaign to the first
+    audience (and one more campaign in ``per_day``)."""
+    per_day = per_day.copy()
+    for day in mpp_days:
+        sent = (campaigns["day_index"] == day) & (campaigns["list_index"] >= 0) & (campaigns["status"] == "sent")
+        if not sent.any():
+            added = _one_campaign(day, names, open_rates, members, calendar, open_factor, set(campaigns["id"]), rng)
+            campaigns = pd.concat([campaigns, added[campaigns.columns]], ignore_index=True)
+            sent = campaigns.index == campaigns.index[-1]
+            per_day[day] += 1
+        _inflate_opens(campaigns, campaigns.index[sent][0])
+    return campaigns, per_day
+
+
+def _one_campaign(
+    day: int, names: np.ndarray, open_rates: np.ndarray, members: np.ndarray, calendar: _Calendar,
+    open_factor: np.ndarray, taken: set[str], rng: np.random.Generator,
+) -> pd.DataFrame:
+    """A regular campaign sent on range day ``day`` to the first audience, as :func:`_campaigns` draws one."""
+    local = calendar.range_days[[day]] + np.timedelta64(60 * (9 * 60 + int(rng.integers(0, 150))), "s")
+    send_time = pd.Series(pd.DatetimeIndex(_local_to_utc(local, calendar.timezone)).tz_localize("UTC"))
+    emails_sent = np.round(members[[day], 0] * rng.uniform(0.85, 0.99, 1)).astype(np.int64)
+    counts = _engagement(emails_sent, open_rates[:1], open_factor[calendar.history + np.array([day])], rng)
+    local_day = pd.Timestamp(calendar.range_days[day])
+    return pd.DataFrame({
+        "id": _new_ids(taken, 1, rng),
+        "send_time": send_time,
+        "type": "regular",
+        "title": f"{names[0]} {local_day:%Y-%m-%d}",
+        "subject_line": _SUBJECTS[int(rng.integers(0, len(_SUBJECTS)))].format(month=f"{local_day:%B}"),
+        "status": "sent",
+        **counts,
+        "day_index": [day],
+        "list_index": [0],
+        "parent_campaign_id": "",
+        "create_time": _create_times(send_time, rng),
+    })
+
+
+def _inflate_opens(campaigns: pd.DataFrame, row) -> None:
+    """Set campaign ``row``'s unique opens to :data:`_MPP_OPEN_SHARE` of its delivered e-mails, each added unique
+    open one more open; its opens excluding machine opens and its clicks stay (clipped to the unique opens)."""
+    counts = campaigns.loc[row]
+    delivered = counts["emails_sent"] - counts["hard_bounces"] - counts["soft_bounces"]
+    unique = int(round(_MPP_OPEN_SHARE * delivered))
+    campaigns.loc[row, "opens_total"] = max(unique, int(counts["opens_total"]) + unique - int(counts["unique_opens"]))
+    campaigns.loc[row, "unique_opens"] = unique
+    for column in ("proxy_excluded_unique_opens", "unique_subscriber_clicks"):
+        campaigns.loc[row, column] = min(int(counts[column]), unique)

@@ -1,9 +1,10 @@
-"""What a generated company is: its :class:`Company` frames, the :class:`Size` presets and :class:`Anomaly`."""
+"""What a generated company is: its :class:`Company` frames, the :class:`Size` presets, :class:`Anomaly` and
+:class:`Event`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, timedelta
 
 import pandas as pd
 
@@ -34,6 +35,70 @@ class Anomaly:
             raise ValueError(f"Anomaly target {self.target!r} is not one of {ANOMALY_TARGETS}")
         if not self.factor >= 0:
             raise ValueError(f"Anomaly factor must be >= 0, got {self.factor!r}")
+
+
+EVENT_DAYS = {"mpp_campaign": 1, "checkout_outage": 1, "pricing_change": 1, "tracking_break": 3}
+"""The kinds of :class:`Event` and the days each lasts by default."""
+_ONE_DAY_EVENTS = ("mpp_campaign", "pricing_change")
+
+
+@dataclass(frozen=True)
+class Event:
+    """A realistic event planted in the company on ``day`` (for ``days`` days where the kind lasts).
+
+    Kinds, and what they do to the sources:
+
+    - ``mpp_campaign``: one e-mail campaign sent that day (added, to the first audience, when none is) has its
+      unique opens inflated by Apple Mail Privacy Protection to 92 % of its delivered e-mails; its clicks and its
+      opens excluding machine opens are unchanged. One day only.
+    - ``checkout_outage``: nobody can buy for ``days`` days (default 1): GA4 ``purchase`` events (and their key
+      events) are 0 while ``add_to_cart`` and ``begin_checkout`` are as they would have been; the blocked buyers
+      come back and buy (billing customers, GA4 purchases) on the first day after the outage (lost when it lasts
+      to the last day).
+    - ``pricing_change``: from the start of that day every plan in use costs 20 % more, for everyone: new plan
+      rows, each subscription active then ends at that instant and a new one on the new plan starts at the same
+      instant (same customer, same quantity), later subscriptions are on the new plans and invoices issued from
+      then on are at the new prices (their billing dates unchanged). One day only.
+    - ``tracking_break``: for ``days`` days (default 3) the GA4 tag records no ``sign_up`` event (nor its key
+      events) while sign-ups really happen: Mailchimp leads and billing customers are unchanged.
+    """
+
+    kind: str
+    day: date
+    days: int | None = None  # None: the kind's default (EVENT_DAYS)
+
+    def __post_init__(self) -> None:
+        if self.kind not in EVENT_DAYS:
+            raise ValueError(f"Event kind {self.kind!r} is not one of {tuple(EVENT_DAYS)}")
+        if not isinstance(self.day, date):
+            raise ValueError(f"Event day must be a date, got {self.day!r}")
+        days = EVENT_DAYS[self.kind] if self.days is None else self.days
+        if isinstance(days, bool) or not isinstance(days, int) or days < 1:
+            raise ValueError(f"Event days must be a whole number >= 1, got {self.days!r}")
+        if self.kind in _ONE_DAY_EVENTS and days != 1:
+            raise ValueError(f"a {self.kind} event lasts one day; got days={days}")
+        object.__setattr__(self, "days", days)
+
+    @property
+    def last_day(self) -> date:
+        """The event's last day (``day`` for a one-day event)."""
+        return self.day + timedelta(days=self.days - 1)
+
+    @classmethod
+    def parse(cls, text: str) -> Event:
+        """An event from ``KIND:YYYY-MM-DD[:DAYS]``, e.g. ``tracking_break:2024-09-10:3``."""
+        parts = text.strip().split(":")
+        if len(parts) not in (2, 3):
+            raise ValueError(f"{text!r} is not KIND:YYYY-MM-DD[:DAYS] (kinds: {', '.join(EVENT_DAYS)})")
+        try:
+            day = date.fromisoformat(parts[1])
+        except ValueError:
+            raise ValueError(f"{text!r}: {parts[1]!r} is not a YYYY-MM-DD date") from None
+        if len(parts) == 2:
+            return cls(parts[0], day)
+        if not parts[2].isdigit():
+            raise ValueError(f"{text!r}: DAYS {parts[2]!r} is not a whole number")
+        return cls(parts[0], day, int(parts[2]))
 
 
 @dataclass(frozen=True)
