@@ -312,13 +312,14 @@ def cmd_detect(args) -> int:
     from .lib.detect_csv import DetectInputError, judge_series, read_series, write_verdicts
     from .lib.settings import load_settings
 
-    overrides = load_settings().anomaly_overrides()
+    settings = load_settings()
+    overrides, cfg = settings.anomaly_overrides(), settings.kpi_settings()
     try:
         series = read_series(Path(args.input), BY_ID)
     except (DetectInputError, OSError, UnicodeDecodeError) as exc:
         print(f"pmkpi detect: {exc}", file=sys.stderr)
         return 2
-    rows = judge_series(series, lambda kpi, frame: anomaly_verdicts(BY_ID[kpi], frame, overrides))
+    rows = judge_series(series, lambda kpi, frame: anomaly_verdicts(BY_ID[kpi], frame, overrides, cfg=cfg))
     write_verdicts(Path(args.out), rows)
     _say(f"{len(series)} series, {len(rows)} days, {sum(r['flagged'] == 'true' for r in rows)} flagged → {args.out}")
     return 0

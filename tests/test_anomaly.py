@@ -101,20 +101,21 @@ def test_level_shift_alarms_at_onset_then_adapts_within_a_week():
     assert 450 < verdicts[60].expected < 550  # a Thursday: the new normal
 
 
-def test_short_history_passes_with_a_note():
+def test_short_history_is_not_judged_with_the_reason():
     verdicts = assess_series(series(traffic(days=20)), PARAMS)
-    assert statuses(verdicts[:14]) == ["insufficient_history"] * 14
+    assert statuses(verdicts[:14]) == ["not_judged"] * 14
+    assert not any(v.judged for v in verdicts[:14]) and all(v.judged for v in verdicts[14:])
     assert [v.history_size for v in verdicts[:14]] == list(range(14))
     first = verdicts[0]
     assert (first.expected, first.lower, first.upper, first.score) == (None, None, None, None)
-    assert first.rule == "insufficient history: 0 usable of the previous 28 days, 14 needed"
-    assert verdicts[13].rule == "insufficient history: 13 usable of the previous 28 days, 14 needed"
+    assert first.rule == "not judged: insufficient history: 0 usable of the previous 28 days, 14 needed"
+    assert verdicts[13].rule == "not judged: insufficient history: 13 usable of the previous 28 days, 14 needed"
     assert statuses(verdicts[14:]) == ["pass"] * 6
 
 
 def test_min_history_is_configurable():
     verdicts = assess_series(series(traffic(days=20)), PARAMS.replace(min_history=7))
-    assert statuses(verdicts[:7]) == ["insufficient_history"] * 7
+    assert statuses(verdicts[:7]) == ["not_judged"] * 7
     assert verdicts[7].status == "pass"
 
 
@@ -151,19 +152,19 @@ def test_zero_inflated_counts_do_not_cry_wolf():
     assert "range set by Poisson noise of counts" in verdicts[71].rule
 
 
-def test_nan_value_gives_no_value_and_is_skipped_in_history():
+def test_nan_value_is_not_judged_and_is_skipped_in_history():
     values = traffic()
     values[40] = np.nan
     verdicts = assess_series(series(values), PARAMS)
     missing = verdicts[40]
-    assert missing.status == "no_value"
+    assert missing.status == "not_judged"
     assert missing.value is None and missing.score is None
-    assert missing.rule == "no value: KPI not computable"
+    assert missing.rule == "not judged: no value (KPI not computable)"
     assert 950 < missing.expected < 1050
     assert verdicts[41].history_size == 27
     assert verdicts[41].status == "pass"
     early = assess_series(series([1000.0, np.nan]), PARAMS)[1]
-    assert (early.status, early.expected, early.history_size) == ("no_value", None, 1)
+    assert (early.status, early.expected, early.history_size) == ("not_judged", None, 1)
 
 
 def test_unsorted_input_and_evaluate_from():

@@ -71,7 +71,7 @@ def test_detect_gives_the_checks_verdicts_day_by_day(tmp_path, capsys):
         checked = [v for v in evaluate_kpi(BY_ID[kpi], frame, frame["date"].min(), frame["date"].max(), None)
                    if v["check_name"].endswith("_anomaly")]
         detected = [r for r in rows if r["series"] == name]
-        assert [r["flagged"] == "true" for r in detected] == [not v["passed"] for v in checked]
+        assert [r["flagged"] == "true" for r in detected] == [v["passed"] is False for v in checked]
         scores = [json.loads(v["metadata"])["score"] for v in checked]
         assert [None if r["score"] == "" else round(float(r["score"]), 2) for r in detected] == pytest.approx(scores,
                                                                                                              abs=0.011)

@@ -64,9 +64,12 @@ class Kpi:
     anomaly_overrides: Mapping[str, object] = field(default_factory=dict)
     notes: str = ""
 
-    def anomaly_shape(self) -> dict[str, object]:
-        """The ratio facts the anomaly detector needs (its ``ratio_kind`` and ``unit`` parameters)."""
-        return {"ratio_kind": self.ratio_kind, "unit": self.ratio_scale}
+    def anomaly_shape(self, cfg: KpiSettings | None = None) -> dict[str, object]:
+        """The shape facts the anomaly detector needs: its ``ratio_kind`` and ``unit`` (the ratio) and
+        ``window_days`` (the trailing window, which picks the window model), with ``cfg``'s windows (else the
+        defaults)."""
+        return {"ratio_kind": self.ratio_kind, "unit": self.ratio_scale,
+                "window_days": self.window_days(cfg or KpiSettings())}
 
     def window_days(self, cfg: KpiSettings) -> int:
         """Length of the trailing window ending on the partition day, in days (1 for point-in-time)."""

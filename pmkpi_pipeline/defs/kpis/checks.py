@@ -27,7 +27,7 @@ from dagster import (
 from ...lib.anomaly import AnomalyParams, Verdict, assess_series
 from ...lib.kpi_tables import CHECK_ROWS, provisional_rows, replace_family_rows
 from ...lib.publish import PublishTarget
-from ...lib.settings import RunSettings
+from ...lib.settings import KpiSettings, RunSettings
 from ...lib.warehouse import WarehouseResource
 from ..common.own_work import timed_body
 from ..common.partitions import DAILY, days, partition_dates
@@ -38,6 +38,7 @@ from ..common.per_day import (
     latest_materializations,
     verdict_metadata,
 )
+from .anomaly_text import describe_anomaly
 from .catalog import FAMILIES, Kpi
 from .targets import Target, load_targets
 
@@ -59,16 +60,18 @@ def bounds_verdict(kpi: Kpi, value: float | None) -> tuple[bool, str]:
     return True, "within bounds"
 
 
-def anomaly_params(kpi: Kpi, overrides: Mapping[str, object] = MappingProxyType({})) -> AnomalyParams:
-    """Detector defaults and the KPI's ratio shape, then ``overrides`` (``PMKPI_ANOMALY_*``), then the catalog's."""
-    return AnomalyParams().replace(**{**kpi.anomaly_shape(), **overrides, **kpi.anomaly_overrides})
+def anomaly_params(kpi: Kpi, overrides: Mapping[str, object] = MappingProxyType({}),
+                   cfg: KpiSettings | None = None) -> AnomalyParams:
+    """Detector defaults and the KPI's shape (its ratio; its window with ``cfg``'s window lengths), then
+    ``overrides`` (``PMKPI_ANOMALY_*``), then the catalog's."""
+    return AnomalyParams().replace(**{**kpi.anomaly_shape(cfg), **overrides, **kpi.anomaly_overrides})
 
 
 def anomaly_verdicts(kpi: Kpi, series: pd.DataFrame, overrides: Mapping[str, object] = MappingProxyType({}),
-                     evaluate_from=None) -> list[Verdict]:
+                     evaluate_from=None, cfg: KpiSettings | None = None) -> list[Verdict]:
     """The ``<kpi>_anomaly`` verdicts of a series (``date, value, numerator, denominator``) from ``evaluate_from`` on,
     each day judged from the days before it with the KPI's parameters; ``pmkpi detect`` judges a CSV with this too."""
-    return assess_series(series[["date", "value", "numerator", "denominator"]], anomaly_params(kpi, overrides),
+    return assess_series(series[["date", "value", "numerator", "denominator"]], anomaly_params(kpi, overrides, cfg),
                          evaluate_from=evaluate_from)
 
 
@@ -77,8 +80,11 @@ def _value(v) -> float | None:
 
 
 def evaluate_kpi(kpi: Kpi, series: pd.DataFrame, start, end, target: Target | None,
-                 overrides: Mapping[str, object] = MappingProxyType({})) -> list[dict]:
-    """Per-day verdicts (bounds, anomaly, target) of one KPI's headline series for start..end."""
+                 overrides: Mapping[str, object] = MappingProxyType({}), cfg: KpiSettings | None = None) -> list[dict]:
+    """Per-day verdicts (bounds, anomaly, target) of one KPI's headline series for start..end.
+
+    An anomaly verdict's ``passed`` is None on a day the detector could not judge (``kpi_check_results`` keeps the
+    NULL; the Dagster evaluation passes, and its description says why the day was not judged)."""
     verdicts = []
     in_range = series[(series["date"] >= start) & (series["date"] <= end)]
     for row in in_range.itertuples():
@@ -98,12 +104,14 @@ def evaluate_kpi(kpi: Kpi, series: pd.DataFrame, start, end, target: Target | No
                       "direction": "up" if target.higher_is_better else "down"}
         verdicts.append({"date": row.date, "kpi": kpi.id, "check_name": f"{kpi.id}_target", "passed": t_pass,
                          "severity": "WARN", "description": t_why, "metadata": json.dumps(t_meta)})
-    for verdict in anomaly_verdicts(kpi, series, overrides, evaluate_from=start):
+    currency = cfg.reporting_currency if cfg else ""
+    for verdict in anomaly_verdicts(kpi, series, overrides, evaluate_from=start, cfg=cfg):
         if verdict.date > end:
             continue
         verdicts.append({"date": verdict.date, "kpi": kpi.id, "check_name": f"{kpi.id}_anomaly",
-                         "passed": verdict.status != "anomaly", "severity": "WARN",
-                         "description": verdict.rule, "metadata": json.dumps(verdict.metadata())})
+                         "passed": None if not verdict.judged else verdict.status != "anomaly", "severity": "WARN",
+                         "description": describe_anomaly(kpi, verdict, currency),
+                         "metadata": json.dumps(verdict.metadata())})
     return verdicts
 
 
@@ -123,7 +131,7 @@ def day_verdicts(verdicts: list[dict]) -> dict[str, list[DayVerdict]]:
     for v in verdicts:
         name = v["check_name"]
         by_check.setdefault(name, []).append(DayVerdict(
-            day=v["date"], passed=bool(v["passed"]), description=f"{name}: {v['description']}",
+            day=v["date"], passed=v["passed"] is not False, description=f"{name}: {v['description']}",
             metadata=verdict_metadata(v["date"], json.loads(v["metadata"]))))
     return by_check
 
@@ -148,9 +156,9 @@ def build_family_checks(family: str):
     def _checks(context: AssetCheckExecutionContext, warehouse: WarehouseResource, settings: RunSettings,
                 publish: PublishTarget):
         start, end = partition_dates(context)
-        overrides = settings.anomaly_overrides
-        targets = load_targets(settings.kpi_settings().targets_file)
-        history_start = start - timedelta(days=max(anomaly_params(k, overrides).lookback_days for k in kpis))
+        overrides, cfg = settings.anomaly_overrides, settings.kpi_settings()
+        targets = load_targets(cfg.targets_file)
+        history_start = start - timedelta(days=max(anomaly_params(k, overrides, cfg).lookback_days for k in kpis))
         with warehouse.connect() as con:
             rows = con.execute(
                 "SELECT date, kpi, value, numerator, denominator FROM kpi_values "
@@ -161,7 +169,7 @@ def build_family_checks(family: str):
         all_verdicts: list[dict] = []
         for kpi in kpis:
             all_verdicts += evaluate_kpi(kpi, rows[rows["kpi"] == kpi.id], start, end, targets.get(kpi.id),
-                                         overrides)
+                                         overrides, cfg)
         mark_provisional(all_verdicts, provisional)
         with warehouse.transaction() as con:
             replace_family_rows(con, CHECK_ROWS, family, pd.DataFrame(all_verdicts, columns=[
@@ -172,7 +180,7 @@ def build_family_checks(family: str):
         for spec in specs:
             yield from daily_evaluations(context, asset_key, spec.name, by_check.get(spec.name, []),
                                          SEVERITIES[spec.name.rsplit("_", 1)[1]], targets=materialized)
-        flagged = sorted({v["check_name"] for v in all_verdicts if not v["passed"]})
+        flagged = sorted({v["check_name"] for v in all_verdicts if v["passed"] is False})
         context.log.info(f"kpi_{family}_checks {start}..{end}: {len(specs)} checks × {len(days(start, end))} days, "
                          f"failing: {flagged or 'none'}")
         yield from check_outputs(context)

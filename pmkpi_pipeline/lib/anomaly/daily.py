@@ -8,10 +8,12 @@ import numpy as np
 from .level import chosen_level
 from .noise import process_variance, sampling_variance
 from .params import AnomalyParams
-from .robust import lagged, nearer, normal_as_t, one_value_sd, rolling, t_as_normal
+from .robust import lagged, nanmedian, nearer, normal_as_t, one_value_sd, robust_sd, rolling, t_as_normal
 from .scale import LOG_MIN_COUNT, Scale, on_scale
 from .seasonality import shrink, weekday_factor, weekly_effects
 from .shifts import DIP_SHARE, sustained
+
+_TAIL = 4.0  # replay errors beyond this many robust sd are the tails
 
 
 def fit_daily(windows: dict, today: dict, params: AnomalyParams, ratio_kind: str | None, unit: float) -> dict:
@@ -95,7 +97,11 @@ def fit_daily(windows: dict, today: dict, params: AnomalyParams, ratio_kind: str
         low, high = (0.0 if ratio_kind == "proportion" else -unit), unit
     else:
         low, high = np.where(counts, 0.0, -np.inf), np.inf
+    errors = model.errors - nanmedian(model.errors)[:, None]
+    tails = np.nanmean(np.where(np.isnan(errors), np.nan, np.abs(errors) > _TAIL * robust_sd(errors)[:, None]), axis=1)
     return {
+        "tails": np.nan_to_num(tails),
+        "errors_seen": (~np.isnan(errors)).sum(axis=1),
         "value": today["value"],
         "size": size,
         "log": log,

@@ -14,7 +14,7 @@ class AnomalyParams:
     """Tunable parameters of the detector; :meth:`replace` gives per-KPI variants."""
 
     history_days: int = 28  # previous calendar days the level comes from (spec default: 28)
-    min_history: int = 14  # fewer usable points among them → pass with a note
+    min_history: int = 14  # fewer usable points among them → not judged, with the reason
     sensitivity: float = 3.25  # threshold on |score| (robust standard deviations of the prediction)
     seasonality: str = "weekly"  # "weekly" or "none"
     reference_days: int = 84  # previous days the noise and level choice are estimated on
@@ -26,6 +26,9 @@ class AnomalyParams:
     # (then a range run and a one-day run can see different evidence), "none" = not a ratio.
     ratio_kind: str = "auto"  # "auto" | "proportion" | "signed" | "unbounded" | "none"
     unit: float = 0.0  # value / (numerator / denominator): 100 for percentages; 0 = infer
+    # The KPI's trailing window in days (the catalog's): above 1, a series that moves like a window is judged on
+    # what changes in its window (the window model), not day by day.
+    window_days: int = 1
 
     def __post_init__(self) -> None:
         if self.ratio_kind not in _RATIO_KINDS:
@@ -44,13 +47,17 @@ class AnomalyParams:
             )
         if not self.sensitivity > 0:
             raise ValueError(f"sensitivity={self.sensitivity} must be positive")
+        if not 1 <= self.window_days <= 366:
+            raise ValueError(f"window_days={self.window_days} must be between 1 and 366")
         if not self.min_relative_scale >= 0:
             raise ValueError(f"min_relative_scale={self.min_relative_scale} must be >= 0")
 
     @property
     def lookback_days(self) -> int:
-        """Days before a judged day that its verdict reads: the history, the reference and the seasonal span."""
-        return max(self.history_days, self.reference_days, self.seasonal_days)
+        """Days before a judged day that its verdict reads: the history, the reference and the seasonal span, and
+        for a window KPI its earlier windows (at least two) and the days a flagged day stays in its window."""
+        return max(self.history_days, self.reference_days, self.seasonal_days, 3 * self.window_days) \
+            + self.window_days - 1
 
     def replace(self, **overrides) -> AnomalyParams:
         """A copy with some parameters changed (validated; unknown names are an error)."""

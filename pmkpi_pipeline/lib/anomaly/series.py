@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
@@ -13,6 +13,7 @@ import pandas as pd
 from .daily import fit_daily
 from .params import AnomalyParams
 from .verdict import Verdict, verdict_of
+from .window import echoes, fit_window, moves_like_window
 
 
 def assess_series(
@@ -22,13 +23,14 @@ def assess_series(
 
     ``series`` has columns ``date``, ``value`` (NaN = not computable) and optionally
     ``numerator`` and ``denominator`` (NaN when the KPI is not a ratio), one row per date in
-    any order. Missing dates and NaN values in the history are skipped.
+    any order. Missing dates and NaN values in the history are skipped. A day whose history moves as
+    ``params.window_days``' trailing window does is judged by the window model (:mod:`.window`), any other
+    by the daily model (:mod:`.daily`).
     """
     frame = _prepare(series)
-    if evaluate_from is not None:
-        evaluated = frame[frame["date"] >= evaluate_from]
-    else:
-        evaluated = frame
+    # A window KPI's verdict depends on the flags of the window's earlier days (an echo is not flagged again).
+    first = None if evaluate_from is None else evaluate_from - timedelta(days=params.window_days - 1)
+    evaluated = frame if first is None else frame[frame["date"] >= first]
     if evaluated.empty:
         return []
     h = params.lookback_days
@@ -46,8 +48,26 @@ def assess_series(
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices are handled explicitly
         kind = _ratio_kind(frame) if params.ratio_kind == "auto" else (
             None if params.ratio_kind == "none" else params.ratio_kind)
-        fit = fit_daily(windows, today, params, kind, params.unit or _unit(frame))
-    return [verdict_of(i, day, fit, params) for i, day in enumerate(evaluated["date"].tolist())]
+        unit = params.unit or _unit(frame)
+        daily = fit_daily(windows, today, params, kind, unit)
+        stepped = moves_like_window(windows["value"], daily, params.window_days)
+        fits = {"daily": (np.flatnonzero(~stepped), _rows(daily, ~stepped))}
+        if stepped.any():
+            rows = np.flatnonzero(stepped)
+            fit = fit_window(_rows(windows, stepped), _rows(today, stepped), params, kind, unit)
+            fit["echo"] = echoes(evaluated["day"].to_numpy()[rows], fit, params)
+            fits["window"] = (rows, fit)
+    verdicts: list[Verdict | None] = [None] * len(evaluated)
+    days = evaluated["date"].tolist()
+    for rows, fit in fits.values():
+        for i, row in enumerate(rows):
+            verdicts[row] = verdict_of(i, days[row], fit, params)
+    return [v for v in verdicts if v is not None and (evaluate_from is None or v.date >= evaluate_from)]
+
+
+def _rows(arrays: dict, rows: np.ndarray) -> dict:
+    """The chosen rows of every array."""
+    return {key: value[rows] for key, value in arrays.items()}
 
 
 def _prepare(series: pd.DataFrame) -> pd.DataFrame:

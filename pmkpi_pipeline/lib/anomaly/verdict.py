@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from .params import AnomalyParams
+from .window import MIN_CHANGE_WINDOWS, MIN_WINDOWS
+
+NOT_JUDGED = "not_judged"
 
 
 @dataclass(frozen=True)
@@ -14,12 +17,12 @@ class Verdict:
     """The judgement of one day, with what it was judged against.
 
     ``kind`` names what an anomaly looks like: "spike" or "drop" (one day), "sustained dip"
-    or "level shift" (a run of days away from the earlier level); "normal" for a pass.
+    or "level shift" (a run of days away from the earlier level); "normal" for a pass; None when not judged.
     """
 
     date: date
     value: float | None
-    status: str  # "pass" | "anomaly" | "insufficient_history" | "no_value"
+    status: str  # "pass" | "anomaly" | "not_judged" (the rule says why)
     expected: float | None
     lower: float | None
     upper: float | None
@@ -27,6 +30,11 @@ class Verdict:
     history_size: int
     rule: str
     kind: str | None = None
+
+    @property
+    def judged(self) -> bool:
+        """Whether the day was judged at all (a pass or an anomaly)."""
+        return self.status != NOT_JUDGED
 
     def metadata(self) -> dict:
         """JSON-safe fields: numbers to 6 significant digits, the score to 2 decimals."""
@@ -49,22 +57,27 @@ def _significant(x: float | None) -> float | None:
 
 
 def verdict_of(i: int, day: date, fit: dict, params: AnomalyParams) -> Verdict:
-    """The verdict for row ``i`` of the fit, with its human-readable rule and kind."""
+    """The verdict for row ``i`` of a fit (the daily or the window model's), with its readable rule and kind.
+
+    A day the model cannot judge (no value, too little history, a score it could not compute) is
+    ``not_judged`` with the reason as its rule: it never reads as a pass.
+    """
     size = int(fit["size"][i])
     raw = float(fit["value"][i])
     value = None if math.isnan(raw) else raw
-    judged = size >= params.min_history
+    window = int(fit["window"][i]) if "window" in fit else 0
+    reason = _not_judged_reason(i, fit, params, window)
+    judged = reason is None
     expected, lower, upper = (float(fit[key][i]) if judged else None for key in ("expected", "lower", "upper"))
-    if value is None:
-        rule = "no value: KPI not computable"
-        return Verdict(day, None, "no_value", expected, lower, upper, None, size, rule)
+    if value is None:  # the range the day would have been judged against, where there is one
+        return Verdict(day, None, NOT_JUDGED, expected, lower, upper, None, size,
+                       "not judged: no value (KPI not computable)")
     if not judged:
-        rule = (
-            f"insufficient history: {size} usable of the previous {params.history_days} days, "
-            f"{params.min_history} needed"
-        )
-        return Verdict(day, value, "insufficient_history", None, None, None, None, size, rule)
+        return Verdict(day, value, NOT_JUDGED, None, None, None, None, size, f"not judged: {reason}")
     score = float(fit["score"][i])
+    if not all(map(math.isfinite, (score, expected, lower, upper))):
+        return Verdict(day, value, NOT_JUDGED, None, None, None, None, size,
+                       "not judged: the history gives no expected value or noise to judge it against")
     threshold, below = params.sensitivity, float(fit["below"][i])
     if score > threshold:
         status, test = "anomaly", f"{score:.1f} > {threshold:g}"
@@ -74,7 +87,14 @@ def verdict_of(i: int, day: date, fit: dict, params: AnomalyParams) -> Verdict:
         status, test = "pass", f"{score:.1f} within " + (f"±{threshold:g}" if below == threshold
                                                        else f"-{below:.3g}…{threshold:g}")
     notes = ["log scale"] if fit["log"][i] else []
-    if fit["sampling"][i] == "ratio":
+    if window:
+        notes.append(f"against the {size} earlier {window}-day windows sharing none of its days, "
+                     f"dispersion {fit['dispersion'][i]:.3g} × sampling noise")
+        echo = int(fit["echo"][i])
+        if status == "anomaly" and echo >= 0:
+            status, test = "pass", f"{score:.1f} (flagged {date.fromordinal(echo).isoformat()} still in the window)"
+            notes.append("between the normal range and that day's deviation")
+    elif fit["sampling"][i] == "ratio":
         notes.append(f"range set by sampling noise at denominator {fit['denominator'][i]:g}")
     elif fit["sampling"][i] == "counts":
         notes.append("range set by Poisson noise of counts")
@@ -92,7 +112,30 @@ def verdict_of(i: int, day: date, fit: dict, params: AnomalyParams) -> Verdict:
         notes.append(f"judged against the level before {since}")
     if shifted:
         notes.append(f"level shift on {since} taken as the new level")
-    model = "weekly-seasonal" if params.seasonality == "weekly" else "non-seasonal"
+    model = _model_name(params, window)
     suffix = f" ({'; '.join(notes)})" if notes else ""
     rule = f"{model} robust z {test}{suffix}" + (f": {kind}" if status == "anomaly" else "")
     return Verdict(day, value, status, expected, lower, upper, score, size, rule, kind)
+
+
+def _not_judged_reason(i: int, fit: dict, params: AnomalyParams, window: int) -> str | None:
+    """Why row ``i`` cannot be judged (None when it can)."""
+    size = int(fit["size"][i])
+    if not window:
+        if size >= params.min_history:
+            return None
+        return (f"insufficient history: {size} usable of the previous {params.history_days} days, "
+                f"{params.min_history} needed")
+    if fit["judged"][i]:
+        return None
+    changes = int(fit["changes"][i])
+    return (f"insufficient history: a {window}-day window KPI is judged against earlier {window}-day windows "
+            f"sharing none of its days; {size} of the {MIN_WINDOWS} needed, and {changes} of the "
+            f"{MIN_CHANGE_WINDOWS * window} {window}-day changes its noise needs")
+
+
+def _model_name(params: AnomalyParams, window: int) -> str:
+    """The model's name in a rule."""
+    if window:
+        return f"{window}-day window"
+    return "weekly-seasonal" if params.seasonality == "weekly" else "non-seasonal"

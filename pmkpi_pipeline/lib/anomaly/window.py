@@ -1,0 +1,169 @@
+"""The window model: a KPI over a trailing window of ``W`` days judged on what changes in its window.
+
+Consecutive days of a 7-day e-mail rate or a 30-day churn share ``W − 1`` of their ``W`` days, so most of their
+day-to-day changes are 0 and the series jumps when a campaign, an annual invoice or a refund enters or leaves the
+window. Noise estimated from one-day changes collapses there, and every campaign would be "significant". So a day
+of such a series is judged against the windows before it that share none of its days:
+
+* **noise** — the changes over ``W`` days (each between two windows that share no day), less their median (the
+  trend), standardised by each value's sampling noise: their robust variance is the dispersion ``φ``
+  (quasi-likelihood: an e-mail rate varies by campaign far more than binomial noise at thousands of recipients
+  says, ROMI with a few large deals). ``φ`` is at least 1: sampling noise is the floor. A value that is not a
+  ratio has a sampling variance of 1, so ``φ`` is then its own variance.
+* **expected value** — the robust (Huber) mean of the values ``W``, ``2W``, … days before (up to
+  ``MAX_WINDOWS`` of them), each moved by the trend over its distance where the trend (the median change over
+  ``W`` days) is clearly not 0.
+* **score** — today's deviation in the standard deviation of today's value (``φ`` × its sampling variance at
+  today's denominator, so a window holding one small campaign is wider) and of the expected value's error,
+  studentised with one degree of freedom per window's worth of changes.
+* **echo** — while a flagged day is still inside the window, a value between the normal range and that day's
+  deviation (the window still holds what was flagged) is not flagged again; a move beyond it, or the other way, is.
+
+Too few earlier windows (``MIN_WINDOWS``) or changes (``MIN_CHANGE_WINDOWS`` windows' worth) leave the day not
+judged, with the reason.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .noise import sampling_variance
+from .params import AnomalyParams
+from .robust import HUBER_VAR, huber, nanmedian, normal_as_t, robust_sd, t_as_normal
+
+MIN_WINDOWS = 2  # earlier windows sharing no day with today's that the expected value needs
+MAX_WINDOWS = 12  # the most earlier windows the expected value is a mean of
+MIN_CHANGE_WINDOWS = 2  # windows' worth of W-day changes the dispersion needs
+_TREND_SIGNIFICANCE = 2.0  # the W-day trend's median over its standard error needed to carry it
+_TREND_WINDOWS = 3  # windows' worth of W-day changes a trend needs
+_WINDOW_TAILS = 0.05  # share of the daily model's replay errors beyond 4 robust sd from which a day is a window's
+_MIN_ERRORS = 28  # replay errors needed to tell
+_MIN_PAIRS = 30  # pairs of second differences W days apart needed to tell
+_ECHO_CORRELATION = 0.25  # midway between a window (−½) and a series of its own days (0); 3 sd of either at 140 pairs
+
+
+def moves_like_window(history: np.ndarray, daily_fit: dict, window_days: int) -> np.ndarray:
+    """Per row, whether the day of a KPI with a window of several days is judged as its window (else by the daily
+    model, whose fit is given). It is when, on the row's own history:
+
+    * the daily model's replay errors are heavy-tailed: more than ``_WINDOW_TAILS`` beyond 4 robust sd, where
+      normal noise gives 0.006 % and a series of its own days with a few anomalies 1–4 % (a window's one-day changes
+      are mostly nothing and sometimes a campaign or a deal entering or leaving it); or
+    * what enters leaves ``W`` days later: the second differences ``W`` days apart are correlated below
+      ``−_ECHO_CORRELATION`` (−½ for independent days in a window; 0 for white noise around any smooth curve, whose
+      second differences are its noise); or
+    * there is too little history to tell (the catalog's word holds).
+
+    So a series handed to ``pmkpi detect`` as a window KPI that moves day by day stays with the daily model."""
+    if window_days < 2:
+        return np.zeros(len(history), dtype=bool)
+    bends = np.diff(history, n=2, axis=1)
+    bends = bends - nanmedian(bends)[:, None]
+    limit = 3 * robust_sd(bends)[:, None]
+    bends = np.clip(bends, -limit, limit)  # a few large ones cannot decide
+    later, earlier = bends[:, window_days:], bends[:, :-window_days]
+    paired = ~np.isnan(later) & ~np.isnan(earlier)
+    later, earlier = np.where(paired, later, 0.0), np.where(paired, earlier, 0.0)
+    scale = np.sqrt((later**2).sum(axis=1) * (earlier**2).sum(axis=1))
+    correlation = np.where(scale > 0, (later * earlier).sum(axis=1) / np.where(scale > 0, scale, 1.0), 0.0)
+    echoing = (paired.sum(axis=1) >= _MIN_PAIRS) & (correlation < -_ECHO_CORRELATION)
+    young = daily_fit["errors_seen"] < _MIN_ERRORS
+    return young | (daily_fit["tails"] > _WINDOW_TAILS) | echoing
+
+
+def fit_window(windows: dict, today: dict, params: AnomalyParams, ratio_kind: str | None, unit: float) -> dict:
+    """Expected value, range and score of every judged day (one row each) of a trailing-window KPI."""
+    w = params.window_days
+    history, denominators = windows["value"], windows["denominator"]
+    n, h = history.shape
+    typical = nanmedian(history)
+    sampling = _sampling(np.broadcast_to(typical[:, None], history.shape), denominators, ratio_kind, unit)
+    changes = history[:, w:] - history[:, :-w]
+    # The typical change over W days, where it is clearly not 0 and rests on at least _TREND_WINDOWS windows' worth of
+    # changes (consecutive changes repeat one another: only every W-th is new): it is carried over the distance.
+    effective = (~np.isnan(changes)).sum(axis=1) / w
+    trend = np.nan_to_num(nanmedian(changes))
+    trend_se = robust_sd(changes) / np.sqrt(np.maximum(effective, 1.0))
+    trend = np.where((effective >= _TREND_WINDOWS) & (np.abs(trend) > _TREND_SIGNIFICANCE * trend_se), trend, 0.0)
+    standardised = (changes - trend[:, None]) / np.sqrt(sampling[:, w:] + sampling[:, :-w])
+    dispersion = np.maximum(np.nan_to_num(robust_sd(standardised)) ** 2, 1.0)
+    seen_changes = (~np.isnan(standardised)).sum(axis=1)
+
+    distance = np.arange(1, min(MAX_WINDOWS, h // w) + 1) * w  # days back to each earlier window
+    earlier = history[:, h - distance] + trend[:, None] * distance / w
+    earlier_sampling = np.where(np.isnan(earlier), np.nan, sampling[:, h - distance])
+    windows_seen = (~np.isnan(earlier)).sum(axis=1)
+    spread = np.sqrt(dispersion * nanmedian(sampling))
+    expected = huber(earlier, spread[:, None])
+    expected_var = HUBER_VAR * dispersion * np.nanmean(earlier_sampling, axis=1) / np.maximum(windows_seen, 1)
+
+    now = _sampling(expected, today["denominator"], ratio_kind, unit)
+    floor = np.maximum(params.min_relative_scale * np.abs(expected), 1e-12)
+    total = np.maximum(np.sqrt(dispersion * now + expected_var), floor)
+    dof = np.clip(seen_changes / w, 1.0, 1e6)
+    deviation = today["value"] - expected
+    score = t_as_normal(deviation / total, dof)
+    reach = normal_as_t(params.sensitivity, dof) * total
+    judged = (windows_seen >= MIN_WINDOWS) & (seen_changes >= MIN_CHANGE_WINDOWS * w)
+    low, high = _bounds(ratio_kind, unit)
+    return {
+        "value": today["value"],
+        "size": windows_seen,
+        "judged": judged,
+        "changes": seen_changes,
+        "log": np.zeros(n, dtype=bool),
+        "expected": expected,
+        "lower": np.clip(expected - reach, low, high),
+        "upper": np.clip(expected + reach, low, high),
+        "below": np.full(n, params.sensitivity),
+        "score": score,
+        "deviation": deviation,
+        "reach": reach,
+        "run": np.zeros(n, dtype=int),
+        "held": np.zeros(n, dtype=bool),
+        "shifted": np.zeros(n, dtype=int),
+        "sampling": np.where(dispersion <= 1.0 + 1e-9, "ratio", ""),
+        "denominator": today["denominator"],
+        "dispersion": dispersion,
+        "window": np.full(n, w),
+    }
+
+
+def echoes(days: np.ndarray, fit: dict, params: AnomalyParams) -> np.ndarray:
+    """Per judged row (days in order), the day of a flagged deviation still inside the window that explains today's
+    (-1 where none): today's value lies between the normal range and that day's deviation. Flagged rows found here
+    pass, and a flagged row is the start of an echo only when it is itself no echo."""
+    w = params.window_days
+    found = np.full(len(days), -1)
+    source_day, source_deviation = None, 0.0
+    for i, day in enumerate(days):
+        if source_day is not None and day - source_day >= w:
+            source_day = None
+        deviation, reach, score = fit["deviation"][i], fit["reach"][i], fit["score"][i]
+        flagged = bool(fit["judged"][i]) and np.isfinite(score) and abs(score) > params.sensitivity
+        if not flagged:
+            continue
+        within = (source_day is not None and np.sign(deviation) == np.sign(source_deviation)
+                  and abs(deviation) <= abs(source_deviation) + reach)
+        if within:
+            found[i] = source_day
+        else:
+            source_day, source_deviation = day, deviation
+    return found
+
+
+def _sampling(expected: np.ndarray, denominator: np.ndarray, ratio_kind: str | None, unit: float) -> np.ndarray:
+    """Each value's sampling variance at ``expected`` (1 for a value that is not a ratio, or has no denominator)."""
+    if ratio_kind is None:
+        return np.where(np.isnan(expected), np.nan, 1.0)
+    variance = sampling_variance(expected, denominator, ratio_kind, unit, np.zeros(expected.shape, dtype=bool))
+    return np.where(np.isfinite(variance) & (variance > 0), variance, np.where(np.isnan(denominator), 1.0, np.nan))
+
+
+def _bounds(ratio_kind: str | None, unit: float) -> tuple[float, float]:
+    """The values a KPI of this ratio shape can take."""
+    if ratio_kind == "proportion":
+        return 0.0, unit
+    if ratio_kind == "signed":
+        return -unit, unit
+    return -np.inf, np.inf
