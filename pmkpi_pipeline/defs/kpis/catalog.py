@@ -65,11 +65,12 @@ class Kpi:
     notes: str = ""
 
     def anomaly_shape(self, cfg: KpiSettings | None = None) -> dict[str, object]:
-        """The shape facts the anomaly detector needs: its ``ratio_kind`` and ``unit`` (the ratio) and
-        ``window_days`` (the trailing window, which picks the window model), with ``cfg``'s windows (else the
-        defaults)."""
+        """The shape facts the anomaly detector needs: its ``ratio_kind`` and ``unit`` (the ratio),
+        ``window_days`` (the trailing window, with ``cfg``'s windows, else the defaults) and ``point_in_time`` (a
+        stock), which pick its noise model."""
         return {"ratio_kind": self.ratio_kind, "unit": self.ratio_scale,
-                "window_days": self.window_days(cfg or KpiSettings())}
+                "window_days": self.window_days(cfg or KpiSettings()),
+                "point_in_time": self.window is Window.POINT_IN_TIME}
 
     def window_days(self, cfg: KpiSettings) -> int:
         """Length of the trailing window ending on the partition day, in days (1 for point-in-time)."""

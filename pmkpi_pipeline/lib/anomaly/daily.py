@@ -100,6 +100,7 @@ def fit_daily(windows: dict, today: dict, params: AnomalyParams, ratio_kind: str
     errors = model.errors - nanmedian(model.errors)[:, None]
     tails = np.nanmean(np.where(np.isnan(errors), np.nan, np.abs(errors) > _TAIL * robust_sd(errors)[:, None]), axis=1)
     return {
+        "model": "daily",
         "tails": np.nan_to_num(tails),
         "errors_seen": (~np.isnan(errors)).sum(axis=1),
         "value": today["value"],

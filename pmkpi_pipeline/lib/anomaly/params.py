@@ -29,6 +29,9 @@ class AnomalyParams:
     # The KPI's trailing window in days (the catalog's): above 1, a series that moves like a window is judged on
     # what changes in its window (the window model), not day by day.
     window_days: int = 1
+    # A point-in-time KPI (a stock such as MRR): a series whose daily model errs heavy-tailed is judged on the day's
+    # change (the stock model).
+    point_in_time: bool = False
 
     def __post_init__(self) -> None:
         if self.ratio_kind not in _RATIO_KINDS:

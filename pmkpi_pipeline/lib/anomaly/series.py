@@ -12,8 +12,9 @@ import pandas as pd
 
 from .daily import fit_daily
 from .params import AnomalyParams
+from .stock import fit_stock, moves_like_stock
 from .verdict import Verdict, verdict_of
-from .window import echoes, fit_window, moves_like_window
+from .window import echoes, errs_heavy_tailed, fit_window, moves_like_window
 
 
 def assess_series(
@@ -50,24 +51,28 @@ def assess_series(
             None if params.ratio_kind == "none" else params.ratio_kind)
         unit = params.unit or _unit(frame)
         daily = fit_daily(windows, today, params, kind, unit)
-        stepped = moves_like_window(windows["value"], daily, params.window_days)
-        fits = {"daily": (np.flatnonzero(~stepped), _rows(daily, ~stepped))}
-        if stepped.any():
-            rows = np.flatnonzero(stepped)
-            fit = fit_window(_rows(windows, stepped), _rows(today, stepped), params, kind, unit)
-            fit["echo"] = echoes(evaluated["day"].to_numpy()[rows], fit, params)
-            fits["window"] = (rows, fit)
+        if params.point_in_time:
+            routed, model = moves_like_stock(windows["value"], errs_heavy_tailed(daily)), fit_stock
+        else:
+            routed, model = moves_like_window(windows["value"], daily, params.window_days), fit_window
+        fits = [(np.flatnonzero(~routed), _rows(daily, ~routed))]
+        if routed.any():
+            rows = np.flatnonzero(routed)
+            fit = model(_rows(windows, routed), _rows(today, routed), params, kind, unit)
+            if model is fit_window:
+                fit["echo"] = echoes(evaluated["day"].to_numpy()[rows], fit, params)
+            fits.append((rows, fit))
     verdicts: list[Verdict | None] = [None] * len(evaluated)
     days = evaluated["date"].tolist()
-    for rows, fit in fits.values():
+    for rows, fit in fits:
         for i, row in enumerate(rows):
             verdicts[row] = verdict_of(i, days[row], fit, params)
     return [v for v in verdicts if v is not None and (evaluate_from is None or v.date >= evaluate_from)]
 
 
 def _rows(arrays: dict, rows: np.ndarray) -> dict:
-    """The chosen rows of every array."""
-    return {key: value[rows] for key, value in arrays.items()}
+    """The chosen rows of every array (other values, such as a fit's model name, as they are)."""
+    return {key: value[rows] if isinstance(value, np.ndarray) else value for key, value in arrays.items()}
 
 
 def _prepare(series: pd.DataFrame) -> pd.DataFrame:

@@ -65,7 +65,7 @@ def verdict_of(i: int, day: date, fit: dict, params: AnomalyParams) -> Verdict:
     size = int(fit["size"][i])
     raw = float(fit["value"][i])
     value = None if math.isnan(raw) else raw
-    window = int(fit["window"][i]) if "window" in fit else 0
+    window = int(fit["window"][i]) if fit["model"] == "window" else 0
     reason = _not_judged_reason(i, fit, params, window)
     judged = reason is None
     expected, lower, upper = (float(fit[key][i]) if judged else None for key in ("expected", "lower", "upper"))
@@ -87,7 +87,9 @@ def verdict_of(i: int, day: date, fit: dict, params: AnomalyParams) -> Verdict:
         status, test = "pass", f"{score:.1f} within " + (f"±{threshold:g}" if below == threshold
                                                        else f"-{below:.3g}…{threshold:g}")
     notes = ["log scale"] if fit["log"][i] else []
-    if window:
+    if fit["model"] == "stock":
+        notes.append(_stock_note(i, fit, params))
+    elif window:
         notes.append(f"against the {size} earlier {window}-day windows sharing none of its days, "
                      f"dispersion {fit['dispersion'][i]:.3g} × sampling noise")
         echo = int(fit["echo"][i])
@@ -112,7 +114,7 @@ def verdict_of(i: int, day: date, fit: dict, params: AnomalyParams) -> Verdict:
         notes.append(f"judged against the level before {since}")
     if shifted:
         notes.append(f"level shift on {since} taken as the new level")
-    model = _model_name(params, window)
+    model = _model_name(params, fit["model"], window)
     suffix = f" ({'; '.join(notes)})" if notes else ""
     rule = f"{model} robust z {test}{suffix}" + (f": {kind}" if status == "anomaly" else "")
     return Verdict(day, value, status, expected, lower, upper, score, size, rule, kind)
@@ -121,6 +123,12 @@ def verdict_of(i: int, day: date, fit: dict, params: AnomalyParams) -> Verdict:
 def _not_judged_reason(i: int, fit: dict, params: AnomalyParams, window: int) -> str | None:
     """Why row ``i`` cannot be judged (None when it can)."""
     size = int(fit["size"][i])
+    if fit["model"] == "stock":
+        if fit["judged"][i]:
+            return None
+        return (f"insufficient history: a point-in-time KPI is judged on its day-to-day change; {size} changes "
+                f"of the previous {params.reference_days} days known, {params.min_history} needed, and yesterday's "
+                "value")
     if not window:
         if size >= params.min_history:
             return None
@@ -134,8 +142,22 @@ def _not_judged_reason(i: int, fit: dict, params: AnomalyParams, window: int) ->
             f"{MIN_CHANGE_WINDOWS * window} {window}-day changes its noise needs")
 
 
-def _model_name(params: AnomalyParams, window: int) -> str:
+def _stock_note(i: int, fit: dict, params: AnomalyParams) -> str:
+    """What a stock's day was judged against."""
+    relative = bool(fit["log"][i])
+    def change(x: float) -> str:
+        return f"{100 * x:+.2f}%" if relative else f"{x:+.4g}"
+    note = (f"judged on the day's change: usually {change(fit['drift'][i])} ± {change(fit['change_sd'][i])[1:]}, "
+            f"the largest of the previous {params.reference_days} days {change(fit['largest'][i])[1:]}")
+    if fit["back"][i]:
+        note += "; back to the level before yesterday's change"
+    return note
+
+
+def _model_name(params: AnomalyParams, model: str, window: int) -> str:
     """The model's name in a rule."""
+    if model == "stock":
+        return "day-to-day change"
     if window:
         return f"{window}-day window"
     return "weekly-seasonal" if params.seasonality == "weekly" else "non-seasonal"

@@ -67,8 +67,13 @@ def moves_like_window(history: np.ndarray, daily_fit: dict, window_days: int) ->
     scale = np.sqrt((later**2).sum(axis=1) * (earlier**2).sum(axis=1))
     correlation = np.where(scale > 0, (later * earlier).sum(axis=1) / np.where(scale > 0, scale, 1.0), 0.0)
     echoing = (paired.sum(axis=1) >= _MIN_PAIRS) & (correlation < -_ECHO_CORRELATION)
-    young = daily_fit["errors_seen"] < _MIN_ERRORS
-    return young | (daily_fit["tails"] > _WINDOW_TAILS) | echoing
+    return errs_heavy_tailed(daily_fit) | echoing
+
+
+def errs_heavy_tailed(daily_fit: dict) -> np.ndarray:
+    """Per row, whether the daily model's replay errors on the row's own history are heavy-tailed (more than
+    ``_WINDOW_TAILS`` beyond 4 robust sd), or too few to tell."""
+    return (daily_fit["errors_seen"] < _MIN_ERRORS) | (daily_fit["tails"] > _WINDOW_TAILS)
 
 
 def fit_window(windows: dict, today: dict, params: AnomalyParams, ratio_kind: str | None, unit: float) -> dict:
@@ -107,6 +112,7 @@ def fit_window(windows: dict, today: dict, params: AnomalyParams, ratio_kind: st
     judged = (windows_seen >= MIN_WINDOWS) & (seen_changes >= MIN_CHANGE_WINDOWS * w)
     low, high = _bounds(ratio_kind, unit)
     return {
+        "model": "window",
         "value": today["value"],
         "size": windows_seen,
         "judged": judged,
