@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Sequence
 from contextlib import ExitStack
 from datetime import date, timedelta
 from pathlib import Path
@@ -45,13 +46,14 @@ def _log(message: str) -> None:
     print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
-def start_sandbox(size: str, start: str, end: str, env: dict, scale: float = 1.0
+def start_sandbox(size: str, start: str, end: str, env: dict, scale: float = 1.0, options: Sequence[str] = ()
                   ) -> tuple[subprocess.Popen, dict, float]:
-    """``pmkpi sandbox`` in the background; its exported settings and the set-up seconds."""
+    """``pmkpi sandbox`` in the background (``options``: more of its options, e.g. ``--seed``, ``--plant``); its
+    exported settings and the set-up seconds."""
     began = time.monotonic()
     proc = subprocess.Popen(
         [str(BIN / "pmkpi"), "sandbox", "--size", size, *(["--scale", str(scale)] if scale != 1 else []),
-         "--start", start, "--end", end,
+         "--start", start, "--end", end, *options,
          "--ga4-port", "0", "--mailchimp-port", "0", "--ga4-grpc-port", "0", "--ga4-grpc"],
         env=env, stdout=subprocess.PIPE, text=True)
     exported = {}
