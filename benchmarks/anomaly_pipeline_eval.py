@@ -7,7 +7,7 @@
 What it does, as a data team would: ``pmkpi sandbox`` (separate process, ports 0) generates the company with the
 planted events (``--plant KIND:YYYY-MM-DD[:DAYS]``, repeatable; default: an MPP-inflated campaign, a one-day
 checkout outage, a 20 % price rise and a three-day tracking break, each once and weeks apart, all inside the last
-150 days and after 250 quiet days), one backfill of START..END (a single run, ``pmkpi backfill``'s code; on an
+90 days and after 310 quiet days), one backfill of START..END (a single run, ``pmkpi backfill``'s code; on an
 in-memory Dagster instance unless ``--instance sqlite``; a fresh data dir) lands and checks it, and the KPI rows
 (``kpi_values``, headline rows) and the ``<kpi>_anomaly`` verdicts (``kpi_check_results``) are read back from the
 warehouse. Three detectors are scored on the same series:
@@ -71,8 +71,9 @@ from pmkpi_sandbox.company import Event
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_RANGE = ("2024-01-01", "2025-02-03")  # 400 days; the last 150 start on 2024-09-07
-DEFAULT_EVENTS = ("mpp_campaign:2024-09-25", "checkout_outage:2024-10-23", "pricing_change:2024-11-19",
+DEFAULT_EVENTS = ("mpp_campaign:2024-11-06", "checkout_outage:2024-11-27", "pricing_change:2024-12-10",
                   "tracking_break:2025-01-14:3")
+"""Weekdays 2-5 weeks apart, from day 61 of the last 150 on (so a 150-day backfill has 60 days before the first)."""
 DEMO_SEED = 7  # pmkpi_pipeline.cli.DEMO_SEED, the demo company's
 EVENT_KPI = {"mpp_campaign": "email_open_rate", "checkout_outage": "cart_abandonment_rate", "pricing_change": "mrr",
              "tracking_break": "conversion_rate"}
