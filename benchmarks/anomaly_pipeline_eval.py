@@ -51,6 +51,7 @@ import sys
 import tempfile
 import time
 import types
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import date, timedelta
 from importlib.util import module_from_spec, spec_from_file_location
@@ -110,7 +111,7 @@ class Planted:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """The evaluation's options, checked: dates, events inside the range, a view no longer than the range."""
+    """The evaluation's options, checked: dates, events inside the range, day counts not negative."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--start", default=DEFAULT_RANGE[0], help="first day of the company (default %(default)s)")
     parser.add_argument("--end", default=DEFAULT_RANGE[1], help="last day of the company (default %(default)s)")
@@ -141,6 +142,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error(str(exc))
     if args.end_day < args.start_day:
         parser.error(f"--end {args.end} is before --start {args.start}")
+    if args.days < 0 or args.view_days < 0:
+        parser.error("--days and --view-days must be >= 0")
     for event in args.events:
         if not args.start_day <= event.day <= event.last_day <= args.end_day:
             parser.error(f"--plant {event.kind}:{event.day}: {event.day}..{event.last_day} is outside the range")
@@ -161,19 +164,23 @@ def run_pipeline(args: argparse.Namespace, work: Path) -> dict:
            "PMKPI_DATA_DIR": str(work / "data"), "PMKPI_START_DATE": args.first_day.isoformat(),
            "PMKPI_TIMEZONE": "UTC"}
     plants = [f"--plant={e.kind}:{e.day}:{e.days}" for e in args.events]
-    _log(f"generating the {args.size} company (seed {args.seed}, {args.start}..{args.end}, "
+    _log(f"generating the {args.size} company (x{args.scale:g}, seed {args.seed}, {args.start}..{args.end}, "
          f"{len(args.events)} planted events) and starting the sandbox …")
     sandbox, exported, setup = start_sandbox(args.size, args.start, args.end, env, args.scale,
                                              ["--seed", str(args.seed), *plants])
     try:
         env.update({k: v for k, v in exported.items() if k.startswith("PMKPI_")})
         env["PMKPI_START_DATE"] = args.first_day.isoformat()
-        with fresh_home(work / "dagster_home", "sqlite") as home:
+        with ExitStack() as stack:
+            if args.instance == "memory":
+                command = [sys.executable, str(HERE / "timed_run.py"), str(work / "compute.json"), "memory"]
+                run_env = env
+            else:
+                command = [str(BIN / "pmkpi"), "backfill"]
+                run_env = env_for(stack.enter_context(fresh_home(work / "dagster_home", "sqlite")), env)
             _log(f"pmkpi backfill {args.first_day} {args.end} (one run, {args.instance} Dagster instance) …")
-            command = ([sys.executable, str(HERE / "timed_run.py"), str(work / "compute.json"), "memory"]
-                       if args.instance == "memory" else [str(BIN / "pmkpi"), "backfill"])
             began = time.monotonic()
-            done = subprocess.run([*command, args.first_day.isoformat(), args.end], env=env_for(home, env),
+            done = subprocess.run([*command, args.first_day.isoformat(), args.end], env=run_env,
                                   capture_output=True, text=True)
             seconds = round(time.monotonic() - began, 1)
     finally:
