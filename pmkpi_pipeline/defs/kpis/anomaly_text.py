@@ -30,8 +30,10 @@ def describe_anomaly(kpi: Kpi, verdict: Verdict, currency: str = "") -> str:
     value = format_value(kpi, verdict.value, currency)
     expected = (f"{format_value(kpi, verdict.lower, currency)} to {format_value(kpi, verdict.upper, currency)} "
                 f"expected (about {format_value(kpi, verdict.expected, currency)})")
-    if verdict.status == "pass":
+    if verdict.status == "pass" and verdict.lower <= verdict.value <= verdict.upper:
         return f"{title} {value}, within the {expected}. Rule: {verdict.rule}"
+    if verdict.status == "pass":  # outside the range, but explained by a day already flagged or the level before
+        return f"{title} {value}, outside the {expected} but no new anomaly. Rule: {verdict.rule}"
     above = verdict.value > verdict.expected
     better = above == kpi.higher_is_better
     meaning = ("better than its history says: worth confirming it is real (a tracking or data change can look "

@@ -11,7 +11,7 @@ from .params import AnomalyParams
 from .robust import lagged, nanmedian, nearer, normal_as_t, one_value_sd, robust_sd, rolling, t_as_normal
 from .scale import LOG_MIN_COUNT, Scale, on_scale
 from .seasonality import shrink, weekday_factor, weekly_effects
-from .shifts import DIP_SHARE, sustained
+from .shifts import sustained
 
 _TAIL = 4.0  # replay errors beyond this many robust sd are the tails
 
@@ -86,12 +86,17 @@ def fit_daily(windows: dict, today: dict, params: AnomalyParams, ratio_kind: str
     # cost the benchmarks' small-count drops recall and saved no false alarm (all were rises).
     half = np.where(linear_counts[:, 0], 0.5, 0.0)
     score = t_as_normal(nearer((scale.forward(today["value"]) - center), half) / total, dof)
+    # After an isolated spike, the level without it is where today may be normal too: the return is no drop.
+    plain = level == model.predicted[:, -1]  # no change kept or adopted
+    clean_center = np.where(plain, model.clean_today, np.nan) + profile[:, 0]
+    clean = t_as_normal(nearer(scale.forward(today["value"]) - clean_center, half) / total, dof)
+    use_clean = np.abs(clean) < np.abs(score)  # NaN (no spike) keeps the score
+    center, score = np.where(use_clean, clean_center, center), np.where(use_clean, clean, score)
+    expected = scale.backward(center)
     back = t_as_normal(nearer(scale.forward(today["value"]) - change.pop("earlier") - profile[:, 0], half) / total,
                         dof)
     score = np.where(np.abs(back) < np.abs(score), back, score)  # NaN (no adopted dip) keeps the score
     reach = normal_as_t(params.sensitivity, dof) * total + half
-    # Within a dip that has lasted DIP_DAYS before today, a day is flagged from a share of the sensitivity down.
-    below = np.where(change.pop("dip"), DIP_SHARE * params.sensitivity, params.sensitivity)
     # The range shown is clipped to the values the KPI can take (the verdict is unaffected).
     if ratio_kind in ("proportion", "signed"):
         low, high = (0.0 if ratio_kind == "proportion" else -unit), unit
@@ -107,8 +112,7 @@ def fit_daily(windows: dict, today: dict, params: AnomalyParams, ratio_kind: str
         "size": size,
         "log": log,
         "expected": expected,
-        "lower": np.clip(scale.backward(center - normal_as_t(below, dof) * total), low, high),
-        "below": below,
+        "lower": np.clip(scale.backward(center - reach + half), low, high),
         "upper": np.clip(scale.backward(center + reach), low, high),
         "score": score,
         **change,

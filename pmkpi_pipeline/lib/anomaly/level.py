@@ -9,7 +9,7 @@ import numpy as np
 
 from .noise import process_variance
 from .params import AnomalyParams
-from .robust import robust_sd, rolling
+from .robust import huber, robust_sd, rolling
 
 _LEVEL_WINDOWS = (1, 3, 7, 14, 28)  # candidate level windows (days), up to history_days
 _TREND_WINDOWS = (3, 7, 14, 28)  # level windows also tried with their own trend
@@ -37,6 +37,7 @@ class Level:
     error_var: np.ndarray
     errors: np.ndarray | None = None
     dof: np.ndarray | None = None  # degrees of freedom of error_var (errors seen, prior counted in)
+    clean_today: np.ndarray | None = None  # today's prediction without the recent isolated outliers (NaN: none)
 
 
 def chosen_level(steady: np.ndarray, sampling: np.ndarray, process: np.ndarray, spread: np.ndarray,
@@ -80,6 +81,7 @@ def chosen_level(steady: np.ndarray, sampling: np.ndarray, process: np.ndarray, 
                       np.where(better, k, best.window), np.where(better, trended, best.trended), best.error_var)
     replayed = np.isfinite(lowest)
     best.predicted, chosen_errors = _carried(best.predicted, chosen_errors)
+    best.clean_today = _without_recent_outliers(best, cleaned, chosen_errors, spread)
     variance = process_variance(chosen_errors, np.where(np.isnan(chosen_errors), np.nan, sampling),
                                  robust_sd(chosen_errors) ** 2, copies=1, weight=weight)
     # A short replay (a young series) is shrunk towards what the lagged differences' noise implies for this
@@ -91,6 +93,42 @@ def chosen_level(steady: np.ndarray, sampling: np.ndarray, process: np.ndarray, 
     best.errors = chosen_errors
     best.dof = _DOF_PER_ERROR * (seen + prior)
     return best
+
+
+def _without_recent_outliers(best: Level, cleaned: np.ndarray, errors: np.ndarray, spread: np.ndarray
+                             ) -> np.ndarray:
+    """Today's prediction by the winning level with the days it reads that were isolated outliers of its own replay
+    (beyond ``_OUTLIER`` robust sd, the next day not out the same way) replaced by what it predicted for them; NaN
+    for rows whose last ``2 × window`` days hold none. After a spike, the return to normal can then be judged
+    against the level as well as against the spike (the neighbourhood cleaning misses a spike at the series' edge,
+    where it has only one side)."""
+    n, h = cleaned.shape
+    z = errors / np.maximum(robust_sd(errors), 1e-300)[:, None]
+    outlier = np.abs(z) > _OUTLIER
+    # Only an isolated one: the next day did not stay out the same way (a bend or a new level is no spike).
+    following = np.concatenate([z[:, 1:], np.zeros((n, 1))], axis=1)
+    outlier &= ~((np.abs(following) > _OUTLIER) & (np.sign(following) == np.sign(z)))
+    read = np.arange(h)[None, :] >= h - 2 * best.window[:, None]
+    affected = (outlier & read).any(axis=1)
+    values = np.where(outlier, best.predicted[:, :h], cleaned)
+    clean = np.full(n, np.nan)
+    for k in np.unique(best.window[affected]):
+        rows = np.flatnonzero(affected & (best.window == k))
+        k = int(k)
+        now = _robust_mean(values[rows, h - k:], spread[rows], k)
+        then = _robust_mean(values[rows, h - 2 * k:h - k], spread[rows], k)
+        slope = (now - then) / k
+        trended = best.trended[rows]
+        predicted = np.where(trended, now + slope * (k + 1) / 2, now)
+        clean[rows] = predicted
+    return clean
+
+
+def _robust_mean(x: np.ndarray, sd: np.ndarray, k: int) -> np.ndarray:
+    """Per row, the robust mean of ``k`` columns, as :func:`.robust.rolling` takes it (NaN with under half of
+    them known)."""
+    enough = (~np.isnan(x)).sum(axis=1) >= (k + 1) // 2
+    return np.where(enough, huber(x, sd[:, None]), np.nan)
 
 
 def _carried(predicted: np.ndarray, errors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -106,7 +144,9 @@ def _carried(predicted: np.ndarray, errors: np.ndarray) -> tuple[np.ndarray, np.
     rho = np.nansum(pairs, axis=1) / np.maximum(np.nansum(np.where(np.isnan(pairs), np.nan, z[:, :-1] ** 2),
                                                           axis=1), 1e-300)
     rho = np.where(rho * np.sqrt(np.maximum(seen, 1)) > _CARRY_SIGNIFICANCE, np.clip(rho, 0, _CARRY_MAX), 0.0)
-    clipped = np.clip(errors / np.where(sd > 0, sd, 1.0)[:, None], -_CARRY_CLIP, _CARRY_CLIP)
+    standardised = errors / np.where(sd > 0, sd, 1.0)[:, None]
+    # An outlier carries nothing: after a spike, the next day is judged against the level, not the spike.
+    clipped = np.where(np.abs(standardised) > _OUTLIER, 0.0, np.clip(standardised, -_CARRY_CLIP, _CARRY_CLIP))
     carry = rho[:, None] * np.nan_to_num(clipped * sd[:, None])
     return (predicted + np.concatenate([np.zeros((n, 1)), carry], axis=1),
             errors - np.concatenate([np.zeros((n, 1)), carry[:, :-1]], axis=1))

@@ -108,3 +108,17 @@ def normal_as_t(z: float, dof: np.ndarray) -> np.ndarray:
 def nearer(deviation: np.ndarray, by: np.ndarray) -> np.ndarray:
     """A rise ``deviation`` moved ``by`` towards 0, not past it."""
     return np.where(deviation > 0, np.maximum(deviation - by, 0), deviation)
+
+
+def lag_correlation(x: np.ndarray, lag: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the correlation of ``x`` with itself ``lag`` columns earlier, after centring on the median and
+    clipping at 3 robust sd (a few large values cannot decide), and the number of pairs it rests on."""
+    x = x - nanmedian(x)[:, None]
+    limit = 3 * robust_sd(x)[:, None]
+    x = np.clip(x, -limit, limit)
+    later, earlier = x[:, lag:], x[:, :-lag]
+    paired = ~np.isnan(later) & ~np.isnan(earlier)
+    later, earlier = np.where(paired, later, 0.0), np.where(paired, earlier, 0.0)
+    scale = np.sqrt((later**2).sum(axis=1) * (earlier**2).sum(axis=1))
+    correlation = np.where(scale > 0, (later * earlier).sum(axis=1) / np.where(scale > 0, scale, 1.0), 0.0)
+    return correlation, paired.sum(axis=1)

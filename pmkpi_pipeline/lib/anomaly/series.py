@@ -12,6 +12,7 @@ import pandas as pd
 
 from .daily import fit_daily
 from .params import AnomalyParams
+from .shifts import repeats
 from .stock import fit_stock, moves_like_stock
 from .verdict import Verdict, verdict_of
 from .window import echoes, errs_heavy_tailed, fit_window, moves_like_window
@@ -29,8 +30,10 @@ def assess_series(
     by the daily model (:mod:`.daily`).
     """
     frame = _prepare(series)
-    # A window KPI's verdict depends on the flags of the window's earlier days (an echo is not flagged again).
-    first = None if evaluate_from is None else evaluate_from - timedelta(days=params.window_days - 1)
+    # A verdict depends on the flags of the days before it: an echo of a flagged day still in a window, or a run
+    # already flagged, is not flagged again.
+    lead = max(params.window_days - 1, params.shift_days)
+    first = None if evaluate_from is None else evaluate_from - timedelta(days=lead)
     evaluated = frame if first is None else frame[frame["date"] >= first]
     if evaluated.empty:
         return []
@@ -55,12 +58,15 @@ def assess_series(
             routed, model = moves_like_stock(windows["value"], errs_heavy_tailed(daily)), fit_stock
         else:
             routed, model = moves_like_window(windows["value"], daily, params.window_days), fit_window
-        fits = [(np.flatnonzero(~routed), _rows(daily, ~routed))]
+        ordinals = evaluated["day"].to_numpy()
+        daily = _rows(daily, ~routed)
+        daily["echo"] = repeats(ordinals[~routed], daily, params)
+        fits = [(np.flatnonzero(~routed), daily)]
         if routed.any():
             rows = np.flatnonzero(routed)
             fit = model(_rows(windows, routed), _rows(today, routed), params, kind, unit)
             if model is fit_window:
-                fit["echo"] = echoes(evaluated["day"].to_numpy()[rows], fit, params)
+                fit["echo"] = echoes(ordinals[rows], fit, params)
             fits.append((rows, fit))
     verdicts: list[Verdict | None] = [None] * len(evaluated)
     days = evaluated["date"].tolist()

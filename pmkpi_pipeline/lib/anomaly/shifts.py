@@ -10,10 +10,9 @@ from .params import AnomalyParams
 from .robust import THEIL_SEN_VAR, huber, nanmedian, robust_sd, theil_sen
 
 _DRIFT_SIGNIFICANCE = 2.0  # t-statistic of the slope within an adopted change needed to carry it to today
-# A dip that has lasted this many days before today flags today from this share of ``sensitivity`` on: a person
-# sees the whole holiday week, not only its deepest days (a run upwards, a level shift, is flagged at its onset only).
-DIP_DAYS = 2
-DIP_SHARE = 0.6
+# From this day of a run on, a run already flagged is not flagged again: a lasting level shift or a holiday week
+# is one alert at its onset, and its later days say that the run goes on.
+_REPEAT_FROM = 3
 
 
 def sustained(steady: np.ndarray, model: Level, process: np.ndarray, sampling: np.ndarray,
@@ -76,11 +75,29 @@ def sustained(steady: np.ndarray, model: Level, process: np.ndarray, sampling: n
     error_var = np.where(adopted, model.error_var + one / best_c + np.where(moving, drift_var * reach**2, 0),
                          model.error_var)
     run = np.where(young, np.sign(best_t) * best_c, 0).astype(int)
-    # A dip still under way: it has lasted DIP_DAYS, and yesterday was as deep as a day within it must be to be
-    # flagged (a one-day drop and a normal day after it are no dip).
-    deep = steady[:, -1] - before + slope < -DIP_SHARE * params.sensitivity * np.sqrt(one)
-    dip = young & (best_t < 0) & (best_c >= DIP_DAYS) & deep
     # During and after a dip (a closure), the level before it stays a normal place to be: a reopening is no spike.
     earlier = np.where((adopted | young) & (best_t < 0), before, np.nan)
     return level, error_var, {"run": run, "held": kept & young, "shifted": np.where(adopted, best_c, 0),
-                              "earlier": earlier, "dip": dip}
+                              "earlier": earlier}
+
+
+def repeats(days: np.ndarray, fit: dict, params: AnomalyParams) -> np.ndarray:
+    """Per row of the daily model's fit (days in order), the day that already flagged the run a flagged row
+    continues (-1 where none): from a run's third day on, a day out the same way as a run flagged on an earlier day,
+    and no further out than twice the run's largest score so far plus ``sensitivity``, is
+    not flagged again (a lasting level shift is one alert, not a week of them; a new spike within it still is)."""
+    found = np.full(len(days), -1)
+    out: dict[int, tuple[int, int, float]] = {}  # day → (direction, the day that flagged its run, its largest |score|)
+    for i, day in enumerate(days):
+        day, score, run = int(day), fit["score"][i], int(fit["run"][i])
+        if not (np.isfinite(score) and abs(score) > params.sensitivity):
+            continue
+        direction = 1 if score > 0 else -1
+        # The latest day out the same way within this run, if any.
+        before = next((out[d] for d in range(day - 1, day - abs(run) - 1, -1)
+                       if d in out and out[d][0] == direction and out[d][1] >= day - abs(run)), None)
+        same_run = run != 0 and np.sign(run) == direction and before is not None
+        if same_run and abs(run) >= _REPEAT_FROM - 1 and abs(score) <= 2 * before[2] + params.sensitivity:
+            found[i] = before[1]
+        out[day] = (direction, before[1], max(before[2], abs(score))) if same_run else (direction, day, abs(score))
+    return found

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from .params import AnomalyParams
-from .robust import nanmedian, normal_as_t, robust_sd
+from .robust import lag_correlation, nanmedian, normal_as_t, robust_sd
 from .scale import Scale, on_scale
 
 _WINSOR = 5.0  # changes are winsorised at this many robust sd before their root mean square is taken
@@ -33,15 +33,7 @@ def moves_like_stock(history: np.ndarray, heavy_tailed: np.ndarray) -> np.ndarra
     changes are not the alternating ones of noise around a level (their lag-1 correlation is above
     ``−_STOCK_CORRELATION``: about 0 for a stock, −½ for white noise), or the daily model errs heavy-tailed on it.
     A series handed to ``pmkpi detect`` as MRR that is noise around a curve stays with the daily model."""
-    changes = np.diff(history[:, -(_CORRELATION_DAYS + 1):], axis=1)
-    changes = changes - nanmedian(changes)[:, None]
-    limit = 3 * robust_sd(changes)[:, None]
-    changes = np.clip(changes, -limit, limit)  # a few large ones cannot decide
-    later, earlier = changes[:, 1:], changes[:, :-1]
-    paired = ~np.isnan(later) & ~np.isnan(earlier)
-    later, earlier = np.where(paired, later, 0.0), np.where(paired, earlier, 0.0)
-    scale = np.sqrt((later**2).sum(axis=1) * (earlier**2).sum(axis=1))
-    correlation = np.where(scale > 0, (later * earlier).sum(axis=1) / np.where(scale > 0, scale, 1.0), 0.0)
+    correlation, _ = lag_correlation(np.diff(history[:, -(_CORRELATION_DAYS + 1):], axis=1), 1)
     return heavy_tailed | (correlation > -_STOCK_CORRELATION)
 
 
@@ -85,7 +77,6 @@ def fit_stock(windows: dict, today: dict, params: AnomalyParams, ratio_kind: str
         "expected": scale.backward(center),
         "lower": np.clip(scale.backward(center - reach), low, high),
         "upper": np.clip(scale.backward(center + reach), low, high),
-        "below": np.full(n, params.sensitivity),
         "score": score,
         "run": np.zeros(n, dtype=int),
         "held": np.zeros(n, dtype=bool),

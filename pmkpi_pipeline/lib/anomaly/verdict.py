@@ -78,14 +78,13 @@ def verdict_of(i: int, day: date, fit: dict, params: AnomalyParams) -> Verdict:
     if not all(map(math.isfinite, (score, expected, lower, upper))):
         return Verdict(day, value, NOT_JUDGED, None, None, None, None, size,
                        "not judged: the history gives no expected value or noise to judge it against")
-    threshold, below = params.sensitivity, float(fit["below"][i])
+    threshold = params.sensitivity
     if score > threshold:
         status, test = "anomaly", f"{score:.1f} > {threshold:g}"
-    elif score < -below:
-        status, test = "anomaly", f"{score:.1f} < -{below:.3g}"
+    elif score < -threshold:
+        status, test = "anomaly", f"{score:.1f} < -{threshold:g}"
     else:
-        status, test = "pass", f"{score:.1f} within " + (f"±{threshold:g}" if below == threshold
-                                                       else f"-{below:.3g}…{threshold:g}")
+        status, test = "pass", f"{score:.1f} within ±{threshold:g}"
     notes = ["log scale"] if fit["log"][i] else []
     if fit["model"] == "stock":
         notes.append(_stock_note(i, fit, params))
@@ -102,12 +101,15 @@ def verdict_of(i: int, day: date, fit: dict, params: AnomalyParams) -> Verdict:
         notes.append("range set by Poisson noise of counts")
     run, shifted = int(fit["run"][i]), int(fit["shifted"][i])
     since = (day - timedelta(days=abs(run) or shifted)).isoformat()
+    if fit["model"] == "daily" and status == "anomaly" and fit["echo"][i] >= 0:
+        flagged_on = date.fromordinal(int(fit["echo"][i])).isoformat()
+        status, test = "pass", f"{score:.1f} (the run since {since} was flagged {flagged_on})"
+        notes.append(f"day {abs(run) + 1} of that run: one alert per run")
     kind = "normal"
     if status == "anomaly" and run and (run > 0) == (score > 0):
         kind = "level shift" if run > 0 else "sustained dip"
-        notes.append(f"day {abs(run) + 1} away from the level before {since}"
-                     + ("" if below == threshold else f", a dip: flagged from -{below:.3g}")
-                     + f"; taken as the new level after {params.shift_days} days")
+        notes.append(f"day {abs(run) + 1} away from the level before {since}; taken as the new level after "
+                     f"{params.shift_days} days")
     elif status == "anomaly":
         kind = "spike" if score > 0 else "drop"
     elif fit["held"][i]:

@@ -29,7 +29,7 @@ import numpy as np
 
 from .noise import sampling_variance
 from .params import AnomalyParams
-from .robust import HUBER_VAR, huber, nanmedian, normal_as_t, robust_sd, t_as_normal
+from .robust import HUBER_VAR, huber, lag_correlation, nanmedian, normal_as_t, robust_sd, t_as_normal
 
 MIN_WINDOWS = 2  # earlier windows sharing no day with today's that the expected value needs
 MAX_WINDOWS = 12  # the most earlier windows the expected value is a mean of
@@ -57,16 +57,8 @@ def moves_like_window(history: np.ndarray, daily_fit: dict, window_days: int) ->
     So a series handed to ``pmkpi detect`` as a window KPI that moves day by day stays with the daily model."""
     if window_days < 2:
         return np.zeros(len(history), dtype=bool)
-    bends = np.diff(history, n=2, axis=1)
-    bends = bends - nanmedian(bends)[:, None]
-    limit = 3 * robust_sd(bends)[:, None]
-    bends = np.clip(bends, -limit, limit)  # a few large ones cannot decide
-    later, earlier = bends[:, window_days:], bends[:, :-window_days]
-    paired = ~np.isnan(later) & ~np.isnan(earlier)
-    later, earlier = np.where(paired, later, 0.0), np.where(paired, earlier, 0.0)
-    scale = np.sqrt((later**2).sum(axis=1) * (earlier**2).sum(axis=1))
-    correlation = np.where(scale > 0, (later * earlier).sum(axis=1) / np.where(scale > 0, scale, 1.0), 0.0)
-    echoing = (paired.sum(axis=1) >= _MIN_PAIRS) & (correlation < -_ECHO_CORRELATION)
+    correlation, pairs = lag_correlation(np.diff(history, n=2, axis=1), window_days)
+    echoing = (pairs >= _MIN_PAIRS) & (correlation < -_ECHO_CORRELATION)
     return errs_heavy_tailed(daily_fit) | echoing
 
 
@@ -121,7 +113,6 @@ def fit_window(windows: dict, today: dict, params: AnomalyParams, ratio_kind: st
         "expected": expected,
         "lower": np.clip(expected - reach, low, high),
         "upper": np.clip(expected + reach, low, high),
-        "below": np.full(n, params.sensitivity),
         "score": score,
         "deviation": deviation,
         "reach": reach,
