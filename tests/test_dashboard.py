@@ -198,3 +198,26 @@ def test_browser_renders_the_dashboard_offline_with_the_warehouse_values(dashboa
     assert seen["low_contrast"] == [], seen["low_contrast"]
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     print(f"\nscreenshot kept at {shot}")
+
+
+def test_dashboard_says_which_kpis_the_anomaly_check_could_not_judge(dashboard):
+    out, warehouse = dashboard
+    with warehouse.connect(read_only=True) as con:
+        unjudged = dict(con.execute(
+            "SELECT kpi, description FROM kpi_check_results WHERE date = ? AND check_name = kpi || '_anomaly' "
+            "AND passed IS NULL", [TEST_END]).fetchall())
+        judged = {kpi for (kpi,) in con.execute(
+            "SELECT kpi FROM kpi_check_results WHERE date = ? AND check_name = kpi || '_anomaly' "
+            "AND passed IS NOT NULL", [TEST_END]).fetchall()}
+    # 90 days: a 30-day window KPI judged as its window has fewer than two earlier windows sharing none of its days.
+    assert any("earlier 30-day windows sharing none of its days" in d for d in unjudged.values()), unjudged
+    assert {"bounce_rate", "content_usage"} <= judged
+    page = html.unescape(out.read_text())
+    assert f"{len(unjudged)}</strong> not judged on {TEST_END}" in page
+    for kpi_id, description in unjudged.items():
+        card = page.split(f'data-kpi="{kpi_id}"', 1)[1].split("</article>", 1)[0]
+        assert '<span class="badge not-judged">not judged</span>' in card
+        assert description.partition("not judged: ")[2] in card
+    for kpi_id in judged:
+        card = page.split(f'data-kpi="{kpi_id}"', 1)[1].split("</article>", 1)[0]
+        assert "badge not-judged" not in card

@@ -95,6 +95,8 @@ class KpiCard:
     failed: list[FailedCheck]
     target: Target | None
     provisional_sources: str | None
+    not_judged: str | None = None  # why the anomaly check could not judge the latest day (None: it did)
+    not_judged_days: int = 0  # days of the period the anomaly check could not judge
 
     @property
     def change(self) -> float | None:
@@ -207,6 +209,7 @@ def load_dashboard(con: duckdb.DuckDBPyConnection, cfg: KpiSettings, targets: di
         "SELECT date, kpi, value, null_reason FROM kpi_values WHERE dimension IS NULL AND date BETWEEN ? AND ?",
         [reach, as_of]).fetchall()}
     page.failed = _failed_checks(con, tables, first, as_of, values)
+    unjudged = _not_judged(con, tables, first, as_of)
     unsettled = dict(provisional_rows(con, list(BY_ID), as_of, as_of)[["kpi", "provisional_sources"]]
                      .itertuples(index=False))
     days = [first + timedelta(days=i) for i in range(PERIOD_DAYS)]
@@ -221,7 +224,8 @@ def load_dashboard(con: duckdb.DuckDBPyConnection, cfg: KpiSettings, targets: di
                 previous=values.get((previous_day, kpi_id), (None, None))[0],
                 series=[(day, values.get((day, kpi_id), (None, None))[0]) for day in days],
                 failed=[f for f in page.failed if f.kpi is kpi], target=targets.get(kpi_id),
-                provisional_sources=unsettled.get(kpi_id)))
+                provisional_sources=unsettled.get(kpi_id), not_judged=unjudged.get(kpi_id, {}).get(as_of),
+                not_judged_days=len(unjudged.get(kpi_id, {}))))
         page.sections.append((section, cards))
     page.mrr = _mrr_bridge(con, cfg, as_of, values)
     page.features_previous_day = as_of - timedelta(days=lags["feature_adoption_rate"])
@@ -246,6 +250,19 @@ def _failed_checks(con, tables: set[str], first: date, as_of: date, values: dict
         failed.append(FailedCheck(day=day, kpi=BY_ID[kpi_id], check=check, kind=kind, severity=severity,
                                   value=value, low=low, high=high, description=description or ""))
     return failed
+
+
+def _not_judged(con, tables: set[str], first: date, as_of: date) -> dict[str, dict[date, str]]:
+    """Per KPI, the days of ``first..as_of`` its anomaly check could not judge (``passed`` NULL), with the reason."""
+    if "kpi_check_results" not in tables:
+        return {}
+    days: dict[str, dict[date, str]] = {}
+    for day, kpi_id, description in con.execute(
+            "SELECT date, kpi, description FROM kpi_check_results WHERE passed IS NULL "
+            "AND check_name = kpi || '_anomaly' AND date BETWEEN ? AND ?", [first, as_of]).fetchall():
+        reason = (description or "").partition("not judged: ")[2] or description or "not judged"
+        days.setdefault(kpi_id, {})[day] = reason
+    return days
 
 
 def _mrr_bridge(con, cfg: KpiSettings, as_of: date, values: dict) -> MrrBridge:

@@ -123,7 +123,8 @@ def sparkline(card: KpiCard, currency: str) -> Markup:
     flagged = sorted({f.day.isoformat() for f in card.flagged})
     label = (f"{card.kpi.title}, last {PERIOD_DAYS} days: lowest {with_unit(low, unit, currency)}, highest "
              f"{with_unit(high, unit, currency)}; {len(flagged)} flagged day(s)"
-             + (f": {', '.join(flagged)}" if flagged else ""))
+             + (f": {', '.join(flagged)}" if flagged else "")
+             + (f"; {card.not_judged_days} day(s) the anomaly check could not judge" if card.not_judged_days else ""))
     return Markup(f'<svg class="spark" role="img" aria-label="{html.escape(label)}" width="{SPARK_WIDTH}" '
                   f'height="{SPARK_HEIGHT}" viewBox="0 0 {SPARK_WIDTH} {SPARK_HEIGHT}">'
                   f'<title>{html.escape(label)}</title>{"".join(parts)}</svg>')
