@@ -16,8 +16,9 @@ from ...lib.settings import KpiSettings
 
 RATE = (0.0, 100.0)
 NON_NEGATIVE = (0.0, None)
-EMAIL_ANOMALY = {"seasonality": "none", "sensitivity": 4.0}
-"""Email rates move in steps as campaigns enter and leave the 7-day window: no weekday pattern."""
+EMAIL_ANOMALY = {"seasonality": "none"}
+"""Email rates move in steps as campaigns enter and leave the 7-day window (the window model judges them); where
+the daily model does (a series that moves day by day), without a weekday pattern."""
 
 RatioKind = Literal["proportion", "signed", "unbounded", "none"]
 """How a KPI's value relates to its numerator and denominator, for the anomaly detector's sampling noise:

@@ -15,7 +15,7 @@ of such a series is judged against the windows before it that share none of its 
   ``W`` days) is clearly not 0.
 * **score** — today's deviation in the standard deviation of today's value (``φ`` × its sampling variance at
   today's denominator, so a window holding one small campaign is wider) and of the expected value's error,
-  studentised with one degree of freedom per window's worth of changes.
+  studentised with the degrees of freedom of the independent changes the dispersion rests on.
 * **echo** — while a flagged day is still inside the window, a value between the normal range and that day's
   deviation (the window still holds what was flagged) is not flagged again; a move beyond it, or the other way, is.
 
@@ -83,7 +83,9 @@ def fit_window(windows: dict, today: dict, params: AnomalyParams, ratio_kind: st
     trend_se = robust_sd(changes) / np.sqrt(np.maximum(effective, 1.0))
     trend = np.where((effective >= _TREND_WINDOWS) & (np.abs(trend) > _TREND_SIGNIFICANCE * trend_se), trend, 0.0)
     standardised = (changes - trend[:, None]) / np.sqrt(sampling[:, w:] + sampling[:, :-w])
-    dispersion = np.maximum(np.nan_to_num(robust_sd(standardised)) ** 2, 1.0)
+    # A change repeated day after day (nothing entered or left the window) is one comparison, counted once.
+    repeated = np.concatenate([np.zeros((n, 1), dtype=bool), standardised[:, 1:] == standardised[:, :-1]], axis=1)
+    dispersion = np.maximum(np.nan_to_num(robust_sd(np.where(repeated, np.nan, standardised))) ** 2, 1.0)
     seen_changes = (~np.isnan(standardised)).sum(axis=1)
 
     distance = np.arange(1, min(MAX_WINDOWS, h // w) + 1) * w  # days back to each earlier window
@@ -97,7 +99,7 @@ def fit_window(windows: dict, today: dict, params: AnomalyParams, ratio_kind: st
     now = _sampling(expected, today["denominator"], ratio_kind, unit)
     floor = np.maximum(params.min_relative_scale * np.abs(expected), 1e-12)
     total = np.maximum(np.sqrt(dispersion * now + expected_var), floor)
-    dof = np.clip(seen_changes / w, 1.0, 1e6)
+    dof = np.clip(_independent_changes(history, changes, w), 2.0, 1e6)
     deviation = today["value"] - expected
     score = t_as_normal(deviation / total, dof)
     reach = normal_as_t(params.sensitivity, dof) * total
@@ -124,6 +126,22 @@ def fit_window(windows: dict, today: dict, params: AnomalyParams, ratio_kind: st
         "dispersion": dispersion,
         "window": np.full(n, w),
     }
+
+
+def _independent_changes(history: np.ndarray, changes: np.ndarray, w: int) -> np.ndarray:
+    """Per row, about how many independent W-day changes the dispersion rests on (its degrees of freedom).
+
+    Where most days add something to the window (daily invoices), consecutive W-day changes share all but one of
+    their days: one independent change per ``W``. Where most days change nothing (a few campaigns a window), the
+    change repeats until a campaign enters or leaves: each run of one value is one comparison, and neighbouring
+    runs share a campaign, so half of them count."""
+    steps = history[:, 1:] - history[:, :-1]
+    finite = ~np.isnan(steps)
+    still = (steps == 0).sum(axis=1) > finite.sum(axis=1) / 2
+    seen = ~np.isnan(changes)
+    new_value = seen & np.concatenate([np.ones((len(changes), 1), dtype=bool),
+                                       changes[:, 1:] != changes[:, :-1]], axis=1)
+    return np.where(still, new_value.sum(axis=1) / 2, seen.sum(axis=1) / w)
 
 
 def echoes(days: np.ndarray, fit: dict, params: AnomalyParams) -> np.ndarray:
