@@ -97,3 +97,73 @@ def test_no_evaluation_of_the_range_run_lacks_a_partition(web_run):
     evaluations = [r.event_log_entry.dagster_event.event_specific_data for r in records]
     assert len(evaluations) == ((END - TEST_START).days + 1) * (7 * 3 + 2)  # 7 web KPIs × 3 checks + 2 raw_ga4
     assert all(e.partition is not None and e.target_materialization_data is not None for e in evaluations)
+
+
+def test_the_anomaly_checks_partitions_tab_shows_the_spike_as_failed(web_run, tmp_path):
+    """The Dagster UI, served on the run's instance: ``content_usage_anomaly``'s Partitions tab counts the failed
+    days, and opening the spike shows its own verdict in words; the screenshot is kept in ``test-artifacts/``."""
+    import asyncio
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import requests
+    from dagster_stack import free_port, require
+    from test_browser import DevToolsPage, artifact_dir, chromium_binary
+
+    binary = chromium_binary()
+    require(binary is not None, "no chromium binary (Debian package 'chromium'; .ci/run installs it)")
+    instance, _, _ = web_run
+    anomaly = _evaluations(instance, "kpi_web", "content_usage_anomaly")
+    failed = sorted(day for day, e in anomaly.items() if not e.passed)
+    assert SPIKE.isoformat() in failed and len(failed) <= 2, failed  # the spike (and a young series' high day)
+    port, repo = free_port(), Path(__file__).resolve().parents[1]
+    log = tmp_path / "webserver.log"
+    with log.open("wb") as out:
+        webserver = subprocess.Popen(
+            [str(Path(sys.executable).parent / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port),
+             "-w", str(repo / "workspace.yaml")], cwd=repo, stdout=out, stderr=subprocess.STDOUT,
+            env={**os.environ, "DAGSTER_HOME": instance.root_directory})
+    url = f"http://127.0.0.1:{port}"
+    shot = artifact_dir() / "kpi_web_content_usage_anomaly_partitions.png"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if requests.get(f"{url}/server_info", timeout=2).ok:
+                    break
+            except requests.RequestException:
+                pass
+            assert webserver.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.5)
+        requests.post(f"{url}/graphql", json={"query": "mutation { setNuxSeen }"}, timeout=30)
+
+        async def look() -> tuple[str, str]:
+            async with DevToolsPage(binary, tmp_path / "profile") as page:
+                await page.call("Emulation.setDeviceMetricsOverride", width=1400, height=1000, deviceScaleFactor=1,
+                                mobile=False)
+                await page.call("Page.navigate",
+                                url=f"{url}/assets/kpi_web?view=checks&checkDetail=content_usage_anomaly")
+                await page.wait_for_text("Execution history", timeout=90)
+                await page.evaluate("[...document.querySelectorAll('[role=tab]')]"
+                                    ".filter(t => t.innerText.trim() === 'Partitions').pop().click()")
+                counts = await page.wait_for_text(f"Failed ({len(failed)})")
+                await page.evaluate(f"[...document.querySelectorAll('div, span, a')].filter(e => !e.children.length"
+                                    f" && (e.innerText || '').trim() === {SPIKE.isoformat()!r}).pop().click()")
+                day = await page.wait_for_text("Target materialization")
+                await page.evaluate("window.scrollTo(0, 0)")
+                await page.screenshot(shot)
+                return counts, day
+
+        counts, day = asyncio.run(look())
+    finally:
+        webserver.terminate()
+        webserver.wait(timeout=30)
+    judged = sum(1 for e in anomaly.values() if "not judged" not in (e.description or ""))
+    assert f"Passed ({len(anomaly) - len(failed)})" in counts, counts[:3000]
+    assert judged < len(anomaly)  # the first days were not judged, and say so (the evaluation passes)
+    assert "Content usage" in day and "a one-day jump" in day and "expected" in day, day[:3000]
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+    print(f"\nscreenshot kept at {shot}")

@@ -21,6 +21,15 @@ def format_value(kpi: Kpi, value: float, currency: str = "") -> str:
     return _FORMATS.get(kpi.unit, "{:.4g}").format(value)
 
 
+def format_range(kpi: Kpi, low: float, high: float, currency: str = "") -> str:
+    """A range in the KPI's unit, the unit said once: ``5 to 127 views``, ``27.8% to 51.2%``."""
+    first, last = format_value(kpi, low, currency), format_value(kpi, high, currency)
+    unit = last.lstrip("-+0123456789.,")
+    if unit and first.endswith(unit) and unit != "%":
+        first = first[: -len(unit)].rstrip()
+    return f"{first} to {last}"
+
+
 def describe_anomaly(kpi: Kpi, verdict: Verdict, currency: str = "") -> str:
     """One readable sentence for a ``<kpi>_anomaly`` verdict, then the detector's rule."""
     title = kpi.title
@@ -28,16 +37,16 @@ def describe_anomaly(kpi: Kpi, verdict: Verdict, currency: str = "") -> str:
         shown = "no value" if verdict.value is None else format_value(kpi, verdict.value, currency)
         return f"{title} {shown}: {verdict.rule}"
     value = format_value(kpi, verdict.value, currency)
-    expected = (f"{format_value(kpi, verdict.lower, currency)} to {format_value(kpi, verdict.upper, currency)} "
-                f"expected (about {format_value(kpi, verdict.expected, currency)})")
+    expected = (f"{format_range(kpi, verdict.lower, verdict.upper, currency)} expected "
+                f"(about {format_value(kpi, verdict.expected, currency)})")
     if verdict.status == "pass" and verdict.lower <= verdict.value <= verdict.upper:
         return f"{title} {value}, within the {expected}. Rule: {verdict.rule}"
     if verdict.status == "pass":  # outside the range, but explained by a day already flagged or the level before
         return f"{title} {value}, outside the {expected} but no new anomaly. Rule: {verdict.rule}"
     above = verdict.value > verdict.expected
     better = above == kpi.higher_is_better
-    meaning = ("better than its history says: worth confirming it is real (a tracking or data change can look "
-               "like this)" if better else "worse than its history says")
+    meaning = ("good news if it is real (a tracking or data change can look like this)" if better
+               else "worse than its history says")
     what = {"spike": "a one-day jump", "drop": "a one-day fall", "level shift": "a new level",
             "sustained dip": "a dip that has lasted"}.get(verdict.kind or "", "a move")
     return (f"{title} {value}, {'above' if above else 'below'} the {expected}: {what}, {meaning}. "
