@@ -111,7 +111,7 @@ def test_the_anomaly_checks_partitions_tab_shows_the_spike_as_failed(web_run, tm
 
     import requests
     from dagster_stack import free_port, require
-    from test_browser import DevToolsPage, artifact_dir, chromium_binary
+    from test_browser import DevToolsPage, artifact_dir, chromium_binary, open_check_partition
 
     binary = chromium_binary()
     require(binary is not None, "no chromium binary (Debian package 'chromium'; .ci/run installs it)")
@@ -144,18 +144,9 @@ def test_the_anomaly_checks_partitions_tab_shows_the_spike_as_failed(web_run, tm
             async with DevToolsPage(binary, tmp_path / "profile") as page:
                 await page.call("Emulation.setDeviceMetricsOverride", width=1400, height=1000, deviceScaleFactor=1,
                                 mobile=False)
-                await page.call("Page.navigate",
-                                url=f"{url}/assets/kpi_web?view=checks&checkDetail=content_usage_anomaly")
-                await page.wait_for_text("Execution history", timeout=90)
-                await page.evaluate("[...document.querySelectorAll('[role=tab]')]"
-                                    ".filter(t => t.innerText.trim() === 'Partitions').pop().click()")
-                counts = await page.wait_for_text(f"Failed ({len(failed)})")
-                await page.evaluate(f"[...document.querySelectorAll('div, span, a')].filter(e => !e.children.length"
-                                    f" && (e.innerText || '').trim() === {SPIKE.isoformat()!r}).pop().click()")
-                day = await page.wait_for_text("Target materialization")
-                await page.evaluate("window.scrollTo(0, 0)")
-                await page.screenshot(shot)
-                return counts, day
+                return await open_check_partition(
+                    page, f"{url}/assets/kpi_web?view=checks&checkDetail=content_usage_anomaly",
+                    f"Failed ({len(failed)})", SPIKE.isoformat(), shot)
 
         counts, day = asyncio.run(look())
     finally:
