@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from .params import AnomalyParams
-from .window import MIN_CHANGE_WINDOWS, MIN_WINDOWS
+from .window import MIN_WINDOWS
 
 NOT_JUDGED = "not_judged"
 
@@ -138,10 +138,14 @@ def _not_judged_reason(i: int, fit: dict, params: AnomalyParams, window: int) ->
                 f"{params.min_history} needed")
     if fit["judged"][i]:
         return None
-    changes = int(fit["changes"][i])
+    lacking = []
+    if size < MIN_WINDOWS:
+        lacking.append(f"{size} of the {MIN_WINDOWS} earlier windows needed")
+    seen, needed = int(fit["noise_seen"][i]), int(fit["noise_needed"][i])
+    if seen < needed:
+        lacking.append(f"{seen} of the {needed} distinct comparisons its noise needs")
     return (f"insufficient history: a {window}-day window KPI is judged against earlier {window}-day windows "
-            f"sharing none of its days; {size} of the {MIN_WINDOWS} needed, and {changes} of the "
-            f"{MIN_CHANGE_WINDOWS * window} {window}-day changes its noise needs")
+            f"sharing none of its days; {' and '.join(lacking)}")
 
 
 def _stock_note(i: int, fit: dict, params: AnomalyParams) -> str:

@@ -38,6 +38,8 @@ _TREND_SIGNIFICANCE = 2.0  # the W-day trend's median over its standard error ne
 _TREND_WINDOWS = 3  # windows' worth of W-day changes a trend needs
 _WINDOW_TAILS = 0.05  # share of the daily model's replay errors beyond 4 robust sd from which a day is a window's
 _MIN_ERRORS = 28  # replay errors needed to tell
+_MIN_RUNS = 8  # distinct W-day changes a window that mostly stands still needs for its dispersion
+_MIN_DISTINCT = 6  # else distinct values (sets of campaigns)
 _MIN_PAIRS = 30  # pairs of second differences W days apart needed to tell
 _ECHO_CORRELATION = 0.25  # midway between a window (−½) and a series of its own days (0); 3 sd of either at 140 pairs
 
@@ -82,11 +84,8 @@ def fit_window(windows: dict, today: dict, params: AnomalyParams, ratio_kind: st
     trend = np.nan_to_num(nanmedian(changes))
     trend_se = robust_sd(changes) / np.sqrt(np.maximum(effective, 1.0))
     trend = np.where((effective >= _TREND_WINDOWS) & (np.abs(trend) > _TREND_SIGNIFICANCE * trend_se), trend, 0.0)
-    standardised = (changes - trend[:, None]) / np.sqrt(sampling[:, w:] + sampling[:, :-w])
-    # A change repeated day after day (nothing entered or left the window) is one comparison, counted once.
-    repeated = np.concatenate([np.zeros((n, 1), dtype=bool), standardised[:, 1:] == standardised[:, :-1]], axis=1)
-    dispersion = np.maximum(np.nan_to_num(robust_sd(np.where(repeated, np.nan, standardised))) ** 2, 1.0)
-    seen_changes = (~np.isnan(standardised)).sum(axis=1)
+    noise = _dispersion(history, changes - trend[:, None], sampling, w)
+    dispersion = noise["dispersion"]
 
     distance = np.arange(1, min(MAX_WINDOWS, h // w) + 1) * w  # days back to each earlier window
     earlier = history[:, h - distance] + trend[:, None] * distance / w
@@ -99,18 +98,19 @@ def fit_window(windows: dict, today: dict, params: AnomalyParams, ratio_kind: st
     now = _sampling(expected, today["denominator"], ratio_kind, unit)
     floor = np.maximum(params.min_relative_scale * np.abs(expected), 1e-12)
     total = np.maximum(np.sqrt(dispersion * now + expected_var), floor)
-    dof = np.clip(_independent_changes(history, changes, w), 2.0, 1e6)
+    dof = np.clip(noise["dof"], 2.0, 1e6)
     deviation = today["value"] - expected
     score = t_as_normal(deviation / total, dof)
     reach = normal_as_t(params.sensitivity, dof) * total
-    judged = (windows_seen >= MIN_WINDOWS) & (seen_changes >= MIN_CHANGE_WINDOWS * w)
+    judged = (windows_seen >= MIN_WINDOWS) & (noise["seen"] >= noise["needed"])
     low, high = _bounds(ratio_kind, unit)
     return {
         "model": "window",
         "value": today["value"],
         "size": windows_seen,
         "judged": judged,
-        "changes": seen_changes,
+        "noise_seen": noise["seen"],
+        "noise_needed": noise["needed"],
         "log": np.zeros(n, dtype=bool),
         "expected": expected,
         "lower": np.clip(expected - reach, low, high),
@@ -128,20 +128,41 @@ def fit_window(windows: dict, today: dict, params: AnomalyParams, ratio_kind: st
     }
 
 
-def _independent_changes(history: np.ndarray, changes: np.ndarray, w: int) -> np.ndarray:
-    """Per row, about how many independent W-day changes the dispersion rests on (its degrees of freedom).
+def _dispersion(history: np.ndarray, changes: np.ndarray, sampling: np.ndarray, w: int) -> dict:
+    """Per row, the dispersion ``φ`` of the window's value beyond sampling noise, its degrees of freedom, and how many
+    comparisons it rests on against how many it needs.
 
-    Where most days add something to the window (daily invoices), consecutive W-day changes share all but one of
-    their days: one independent change per ``W``. Where most days change nothing (a few campaigns a window), the
-    change repeats until a campaign enters or leaves: each run of one value is one comparison, and neighbouring
-    runs share a campaign, so half of them count."""
+    Where most days add something to the window (daily invoices), from the W-day changes (``changes``, less the
+    trend): consecutive ones share all but one of their days, so one independent change per ``W``, and
+    ``MIN_CHANGE_WINDOWS × W`` of them are needed. Where most days change nothing (a few campaigns a window), a
+    change repeats until a campaign enters or leaves: each run of one value is one comparison, counted once, and
+    neighbouring runs share a campaign, so half of them count; with fewer than ``_MIN_RUNS`` runs (campaigns weeks
+    apart, a young series), from the distinct values themselves around their median (each one set of campaigns),
+    ``_MIN_DISTINCT`` of them needed.
+    """
     steps = history[:, 1:] - history[:, :-1]
-    finite = ~np.isnan(steps)
-    still = (steps == 0).sum(axis=1) > finite.sum(axis=1) / 2
-    seen = ~np.isnan(changes)
-    new_value = seen & np.concatenate([np.ones((len(changes), 1), dtype=bool),
-                                       changes[:, 1:] != changes[:, :-1]], axis=1)
-    return np.where(still, new_value.sum(axis=1) / 2, seen.sum(axis=1) / w)
+    still = (steps == 0).sum(axis=1) > (~np.isnan(steps)).sum(axis=1) / 2
+    standardised = changes / np.sqrt(sampling[:, w:] + sampling[:, :-w])
+    runs = _first_of_runs(standardised)
+    run_count = (~np.isnan(runs)).sum(axis=1)
+    seen = (~np.isnan(standardised)).sum(axis=1)
+    distinct = _first_of_runs((history - nanmedian(history)[:, None]) / np.sqrt(sampling))
+    distinct_count = (~np.isnan(distinct)).sum(axis=1)
+    use_values = still & (run_count < _MIN_RUNS)
+    # A change over its two values' sampling noise and a value over its own: both have the variance φ.
+    dispersion = np.where(use_values, robust_sd(distinct), robust_sd(runs))
+    return {
+        "dispersion": np.maximum(np.nan_to_num(dispersion) ** 2, 1.0),
+        "dof": np.where(use_values, distinct_count - 1, np.where(still, run_count / 2, seen / w)),
+        "seen": np.where(use_values, distinct_count, np.where(still, run_count, seen)),
+        "needed": np.where(use_values, _MIN_DISTINCT, np.where(still, _MIN_RUNS, MIN_CHANGE_WINDOWS * w)),
+    }
+
+
+def _first_of_runs(x: np.ndarray) -> np.ndarray:
+    """``x`` with each value that repeats the one before it (a day on which nothing changed) set to NaN."""
+    repeated = np.concatenate([np.zeros((len(x), 1), dtype=bool), x[:, 1:] == x[:, :-1]], axis=1)
+    return np.where(repeated, np.nan, x)
 
 
 def echoes(days: np.ndarray, fit: dict, params: AnomalyParams) -> np.ndarray:
