@@ -273,7 +273,8 @@ def test_a_normal_day_after_a_one_day_drop_ends_it():
 
 
 def test_a_weekday_missing_from_the_last_twelve_weeks_is_known_from_the_twelve_before():
-    assert PARAMS.lookback_days == 168
+    assert PARAMS.seasonal_days == 168  # read with the 28 days before the first judged day whose flags it depends on
+    assert PARAMS.lookback_days == 168 + 28
     values = traffic(days=175)
     sundays = np.arange(90, 168)[np.arange(90, 168) % 7 == 6]
     values[sundays] = np.nan  # no Sunday in the 84 days before day 174, a Sunday
@@ -292,3 +293,17 @@ def test_small_counts_are_judged_as_counts_not_on_a_log_scale():
     assert verdicts[100].kind == "spike" and "log scale" not in verdicts[100].rule
     assert 4 < verdicts[100].expected < 8 and verdicts[100].upper < 17
     assert sum(v.status == "anomaly" for v in verdicts[28:]) <= 2
+
+
+def test_the_return_after_a_fortnight_dip_the_level_followed_passes_in_range_and_one_day_runs():
+    values = traffic(days=120)
+    values[80:90] = np.round(values[80:90] * 0.55)  # a holiday fortnight: the level follows it after a week
+    values[90:] = traffic(days=120, seed=2)[90:]  # then back to normal
+    verdicts = assess_series(series(values), PARAMS)
+    assert statuses(verdicts[80:82]) == ["anomaly", "anomaly"]
+    assert all(v.status == "pass" for v in verdicts[82:])
+    back = [v for v in verdicts[90:] if "back to the level before the run flagged 2025-03-27" in v.rule]
+    assert back and all(v.value > v.upper for v in back)  # outside the range around the dip's level: a return
+    for day in (82, 85, 90, 91):  # the same verdict when the day is judged alone, as the daily schedule does
+        alone = assess_series(series(values), PARAMS, evaluate_from=START + timedelta(days=day))[0]
+        assert (alone.status, alone.rule) == (verdicts[day].status, verdicts[day].rule)

@@ -106,6 +106,10 @@ def fit_daily(windows: dict, today: dict, params: AnomalyParams, ratio_kind: str
     tails = np.nanmean(np.where(np.isnan(errors), np.nan, np.abs(errors) > _TAIL * robust_sd(errors)[:, None]), axis=1)
     return {
         "model": "daily",
+        # What a return after a flagged run is judged with (shifts.repeats): today on the model's scale, today's
+        # weekday effect, the de-seasonalised level today was judged against, and the score's scale.
+        "work_value": scale.forward(today["value"]), "profile_today": profile[:, 0], "base": center - profile[:, 0],
+        "total": total, "dof": dof, "half": half,
         "tails": np.nan_to_num(tails),
         "errors_seen": (~np.isnan(errors)).sum(axis=1),
         "value": today["value"],

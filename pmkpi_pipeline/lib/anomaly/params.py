@@ -57,10 +57,11 @@ class AnomalyParams:
 
     @property
     def lookback_days(self) -> int:
-        """Days before a judged day that its verdict reads: the history, the reference and the seasonal span, and
-        for a window KPI its earlier windows (at least two) and the days a flagged day stays in its window."""
+        """Days before a judged day that its verdict reads: the history, the reference and the seasonal span (for a
+        window KPI its earlier windows, at least two), and before them the days whose flags it depends on (a run
+        or a return within ``history_days``, a flagged day still in the window)."""
         return max(self.history_days, self.reference_days, self.seasonal_days, 3 * self.window_days) \
-            + self.window_days - 1
+            + max(self.window_days - 1, self.history_days)
 
     def replace(self, **overrides) -> AnomalyParams:
         """A copy with some parameters changed (validated; unknown names are an error)."""

@@ -30,9 +30,10 @@ def assess_series(
     by the daily model (:mod:`.daily`).
     """
     frame = _prepare(series)
-    # A verdict depends on the flags of the days before it: an echo of a flagged day still in a window, or a run
-    # already flagged, is not flagged again.
-    lead = max(params.window_days - 1, params.shift_days)
+    # A verdict depends on the flags of the days before it: an echo of a flagged day still in a window, a run already
+    # flagged or a return from one is not flagged again. Those days are judged too (and left out), so that a
+    # one-day run says what a range run says.
+    lead = max(params.window_days - 1, params.history_days)
     first = None if evaluate_from is None else evaluate_from - timedelta(days=lead)
     evaluated = frame if first is None else frame[frame["date"] >= first]
     if evaluated.empty:
@@ -60,7 +61,7 @@ def assess_series(
             routed, model = moves_like_window(windows["value"], daily, params.window_days), fit_window
         ordinals = evaluated["day"].to_numpy()
         daily = _rows(daily, ~routed)
-        daily["echo"] = repeats(ordinals[~routed], daily, params)
+        daily["echo"], daily["returns"] = repeats(ordinals[~routed], daily, params)
         fits = [(np.flatnonzero(~routed), daily)]
         if routed.any():
             rows = np.flatnonzero(routed)

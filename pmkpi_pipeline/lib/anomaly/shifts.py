@@ -7,7 +7,7 @@ import numpy as np
 
 from .level import MIN_BACKTEST, Level
 from .params import AnomalyParams
-from .robust import THEIL_SEN_VAR, huber, nanmedian, robust_sd, theil_sen
+from .robust import THEIL_SEN_VAR, huber, nanmedian, robust_sd, t_as_normal, theil_sen
 
 _DRIFT_SIGNIFICANCE = 2.0  # t-statistic of the slope within an adopted change needed to carry it to today
 # From this day of a run on, a run already flagged is not flagged again: a lasting level shift or a holiday week
@@ -81,18 +81,31 @@ def sustained(steady: np.ndarray, model: Level, process: np.ndarray, sampling: n
                               "earlier": earlier}
 
 
-def repeats(days: np.ndarray, fit: dict, params: AnomalyParams) -> np.ndarray:
-    """Per row of the daily model's fit (days in order), the day that already flagged the run a flagged row
-    continues (-1 where none): from a run's third day on, a day out the same way as a run flagged on an earlier day,
-    and no further out than twice the run's largest score so far plus ``sensitivity``, is
-    not flagged again (a lasting level shift is one alert, not a week of them; a new spike within it still is)."""
-    found = np.full(len(days), -1)
+def repeats(days: np.ndarray, fit: dict, params: AnomalyParams) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of the daily model's fit (days in order), the day that flagged the run a flagged row only continues or
+    returns from (-1 where none), and whether it is a return.
+
+    * From a run's third day on, a day out the same way as a run flagged on an earlier day of it, and no further out
+      than twice the run's largest score so far plus ``sensitivity``, is not flagged again (a lasting level shift is
+      one alert, not a week of them; a new spike within it still is).
+    * Within ``history_days`` of a flagged run that lasted two days or more, a day flagged the other way whose value
+      is back within the range around the level the run's first flag was judged against is a return (after a
+      holiday fortnight the level followed the dip; the day back is no spike).
+    """
+    found, returns = np.full(len(days), -1), np.zeros(len(days), dtype=bool)
     out: dict[int, tuple[int, int, float]] = {}  # day → (direction, the day that flagged its run, its largest |score|)
+    levels: dict[int, float] = {}  # day that flagged a run → the level it was judged against
+    lasting: list[tuple[int, int, float]] = []  # runs out for two days or more: (day flagged, direction, level)
     for i, day in enumerate(days):
         day, score, run = int(day), fit["score"][i], int(fit["run"][i])
         if not (np.isfinite(score) and abs(score) > params.sensitivity):
             continue
         direction = 1 if score > 0 else -1
+        back = next((r for r in reversed(lasting) if day - r[0] <= params.history_days and r[1] == -direction
+                     and abs(_score_against(fit, i, r[2])) <= params.sensitivity), None)
+        if back is not None:
+            found[i], returns[i] = back[0], True
+            continue
         # The latest day out the same way within this run, if any.
         before = next((out[d] for d in range(day - 1, day - abs(run) - 1, -1)
                        if d in out and out[d][0] == direction and out[d][1] >= day - abs(run)), None)
@@ -100,4 +113,16 @@ def repeats(days: np.ndarray, fit: dict, params: AnomalyParams) -> np.ndarray:
         if same_run and abs(run) >= _REPEAT_FROM - 1 and abs(score) <= 2 * before[2] + params.sensitivity:
             found[i] = before[1]
         out[day] = (direction, before[1], max(before[2], abs(score))) if same_run else (direction, day, abs(score))
-    return found
+        if not same_run:
+            levels[day] = float(fit["base"][i])
+        elif not any(r[0] == before[1] for r in lasting):
+            lasting.append((before[1], direction, levels[before[1]]))
+    return found, returns
+
+
+def _score_against(fit: dict, i: int, base: float) -> float:
+    """Row ``i``'s score had it been judged against the de-seasonalised level ``base``."""
+    deviation = fit["work_value"][i] - base - fit["profile_today"][i]
+    if deviation > 0:
+        deviation = max(deviation - fit["half"][i], 0.0)
+    return float(t_as_normal(np.asarray(deviation / fit["total"][i]), np.asarray(fit["dof"][i])))

@@ -103,8 +103,11 @@ def verdict_of(i: int, day: date, fit: dict, params: AnomalyParams) -> Verdict:
     since = (day - timedelta(days=abs(run) or shifted)).isoformat()
     if fit["model"] == "daily" and status == "anomaly" and fit["echo"][i] >= 0:
         flagged_on = date.fromordinal(int(fit["echo"][i])).isoformat()
-        status, test = "pass", f"{score:.1f} (the run since {since} was flagged {flagged_on})"
-        notes.append(f"day {abs(run) + 1} of that run: one alert per run")
+        if fit["returns"][i]:
+            status, test = "pass", f"{score:.1f} (back to the level before the run flagged {flagged_on})"
+        else:
+            status, test = "pass", f"{score:.1f} (the run since {since} was flagged {flagged_on})"
+            notes.append(f"day {abs(run) + 1} of that run: one alert per run")
     kind = "normal"
     if status == "anomaly" and run and (run > 0) == (score > 0):
         kind = "level shift" if run > 0 else "sustained dip"
