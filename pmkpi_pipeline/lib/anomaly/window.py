@@ -25,6 +25,8 @@ judged, with the reason.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .noise import sampling_variance
@@ -40,6 +42,8 @@ _WINDOW_TAILS = 0.05  # share of the daily model's replay errors beyond 4 robust
 _MIN_ERRORS = 28  # replay errors needed to tell
 _MIN_RUNS = 8  # distinct W-day changes a window that mostly stands still needs for its dispersion
 _MIN_DISTINCT = 6  # else distinct values (sets of campaigns)
+_FEW = 20  # comparisons from which their spread is estimated robustly
+_MEAN_ABS_TO_SD = math.sqrt(math.pi / 2)  # mean absolute deviation → standard deviation (normal data)
 _MIN_PAIRS = 30  # pairs of second differences W days apart needed to tell
 _ECHO_CORRELATION = 0.25  # midway between a window (−½) and a series of its own days (0); 3 sd of either at 140 pairs
 
@@ -78,13 +82,14 @@ def fit_window(windows: dict, today: dict, params: AnomalyParams, ratio_kind: st
     typical = nanmedian(history)
     sampling = _sampling(np.broadcast_to(typical[:, None], history.shape), denominators, ratio_kind, unit)
     changes = history[:, w:] - history[:, :-w]
-    # The typical change over W days, where it is clearly not 0 and rests on at least _TREND_WINDOWS windows' worth of
-    # changes (consecutive changes repeat one another: only every W-th is new): it is carried over the distance.
-    effective = (~np.isnan(changes)).sum(axis=1) / w
+    noise = _dispersion(history, changes, sampling, w)
+    # The typical change over W days of a window every day adds to, where it is clearly not 0 and rests on at least
+    # _TREND_WINDOWS independent changes: it is carried over the distance. A window of a few campaigns has none
+    # (a handful of campaigns alike and unlike is no trend).
     trend = np.nan_to_num(nanmedian(changes))
-    trend_se = robust_sd(changes) / np.sqrt(np.maximum(effective, 1.0))
-    trend = np.where((effective >= _TREND_WINDOWS) & (np.abs(trend) > _TREND_SIGNIFICANCE * trend_se), trend, 0.0)
-    noise = _dispersion(history, changes - trend[:, None], sampling, w)
+    trend_se = _spread(changes) / np.sqrt(np.maximum(noise["dof"], 1.0))
+    trend = np.where(~noise["still"] & (noise["dof"] >= _TREND_WINDOWS)
+                     & (np.abs(trend) > _TREND_SIGNIFICANCE * trend_se), trend, 0.0)
     dispersion = noise["dispersion"]
 
     distance = np.arange(1, min(MAX_WINDOWS, h // w) + 1) * w  # days back to each earlier window
@@ -150,13 +155,26 @@ def _dispersion(history: np.ndarray, changes: np.ndarray, sampling: np.ndarray, 
     distinct_count = (~np.isnan(distinct)).sum(axis=1)
     use_values = still & (run_count < _MIN_RUNS)
     # A change over its two values' sampling noise and a value over its own: both have the variance φ.
-    dispersion = np.where(use_values, robust_sd(distinct), robust_sd(runs))
+    dispersion = np.where(use_values, _spread(distinct), _spread(runs))
     return {
         "dispersion": np.maximum(np.nan_to_num(dispersion) ** 2, 1.0),
         "dof": np.where(use_values, distinct_count - 1, np.where(still, run_count / 2, seen / w)),
         "seen": np.where(use_values, distinct_count, np.where(still, run_count, seen)),
         "needed": np.where(use_values, _MIN_DISTINCT, np.where(still, _MIN_RUNS, MIN_CHANGE_WINDOWS * w)),
+        "still": still,
     }
+
+
+def _spread(x: np.ndarray) -> np.ndarray:
+    """Per row, the standard deviation of the non-NaN ``x``: robust (:func:`.robust.robust_sd`) from ``_FEW``
+    values on; below, the mean absolute deviation from the median with the largest left out. A few changes
+    between campaigns alike and campaigns unlike (half near 0, half large) fool a median, which then takes the
+    near ones for the noise and the rest for outliers; one anomaly among them still counts for nothing."""
+    deviation = np.abs(x - nanmedian(x)[:, None])
+    count = (~np.isnan(x)).sum(axis=1)
+    largest = np.nanmax(np.where(np.isnan(deviation), -np.inf, deviation), axis=1)
+    few = _MEAN_ABS_TO_SD * (np.nansum(deviation, axis=1) - np.maximum(largest, 0)) / np.maximum(count - 1, 1)
+    return np.where(count >= _FEW, robust_sd(x), few)
 
 
 def _first_of_runs(x: np.ndarray) -> np.ndarray:
