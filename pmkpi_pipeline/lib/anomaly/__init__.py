@@ -1,6 +1,12 @@
-"""Anomaly detection for daily KPI series: seasonal, trend-aware, robust and count-aware.
+"""Anomaly detection for daily KPI series: a noise model per KPI shape, seasonal, trend-aware, robust, count-aware.
 
-Every day is judged only against the days before it: the previous ``history_days`` calendar days
+Three models, chosen from the KPI's shape (``AnomalyParams.window_days``, ``point_in_time``) and checked against
+the series itself (:mod:`.series`): the **daily model** below for a KPI of its own day; the **window model**
+(:mod:`.window`) for a trailing window of several days, judged against the earlier windows that share none of its
+days; the **stock model** (:mod:`.stock`) for a point-in-time KPI, judged on the day's change. A day none of them
+can judge is ``not_judged``, with the reason (:mod:`.verdict`); never a pass.
+
+The daily model: every day is judged only against the days before it: the previous ``history_days`` calendar days
 (28 by default; their usable points are the history size), with the ``reference_days`` before
 today (84) sharpening what 28 days estimate poorly, and the ``seasonal_days`` (168) the weekday pattern.
 Missing days and NaN values are skipped. The model is fitted for all days of a series at once, with
@@ -31,12 +37,12 @@ vectorised numpy operations:
 * **sustained deviations** — the mean of the last c days against the level predicted before them,
   for every c up to ``history_days``, compared with that same statistic at every earlier day
   (so a trend or wandering does not count); beyond ``sensitivity`` it is a change. A dip keeps
-  being judged against the level before it for ``shift_days`` days, and once it has lasted
-  ``_DIP_DAYS`` days a day in it is flagged from ``_DIP_SHARE`` × ``sensitivity`` down, so every day of a
-  holiday week or an outage is flagged ("sustained dip"; a run upwards is a "level shift", flagged at its
-  onset), then the new
-  level is adopted (extended to today by the slope within it when that slope is clear: a curve that
-  keeps bending); once the last days are back near the old level, the change is over.
+  being judged against the level before it for ``shift_days`` days, then the new level is adopted (extended to
+  today by the slope within it when that slope is clear: a curve that keeps bending); once the last days are back
+  near the old level, the change is over.
+* **one alert per run** (:func:`.shifts.repeats`) — from a run's third day on, a day that only continues a run
+  flagged on an earlier day passes, and so does the day back at the level before a lasting flagged run; after an
+  isolated spike, the next day is also judged against the level without it (:mod:`.level`).
 
 The score is the deviation of today's value from the expected one in standard deviations of
 the prediction (process and sampling noise, the weekday effect's estimation error; at least
@@ -44,15 +50,15 @@ the prediction (process and sampling noise, the weekday effect's estimation erro
 nearer, from the lower edge of that count), studentised: as the noise is estimated from a
 limited replay, the deviation is read as Student-t and reported as the normal deviate of the same
 tail probability (a young series needs a larger deviation for the same score); a day is an anomaly when ``|score| >
-sensitivity`` (below ``−_DIP_SHARE × sensitivity`` within a lasting dip), named "spike" or "drop" (one day),
+sensitivity``, named "spike" or "drop" (one day),
 "sustained dip" or "level shift" (a run). The expected range is the values whose score is within those
 thresholds — asymmetric on the log scale — clipped to the values the KPI can take (a return to the level
 before a dip passes though it is outside the range around the dip's level).
 
-Where each part lives: :mod:`.params` (the parameters), :mod:`.series` (validating a series and laying out each
-judged day's history), :mod:`.daily` (the model above), :mod:`.scale`, :mod:`.seasonality`, :mod:`.noise`,
-:mod:`.level`, :mod:`.shifts` (its parts), :mod:`.robust` (the robust statistics they share) and :mod:`.verdict`
-(the verdict and its readable rule).
+Where each part lives: :mod:`.params` (the parameters), :mod:`.series` (validating a series, laying out each
+judged day's history, choosing its model), :mod:`.daily` (the model above), :mod:`.window`, :mod:`.stock` (the
+other two), :mod:`.scale`, :mod:`.seasonality`, :mod:`.noise`, :mod:`.level`, :mod:`.shifts` (the daily model's
+parts), :mod:`.robust` (the robust statistics they share) and :mod:`.verdict` (the verdict and its readable rule).
 """
 
 from .params import AnomalyParams
