@@ -44,28 +44,34 @@ _MIN_RUNS = 8  # distinct W-day changes a window that mostly stands still needs 
 _MIN_DISTINCT = 6  # else distinct values (sets of campaigns)
 _FEW = 20  # comparisons from which their spread is estimated robustly
 _MEAN_ABS_TO_SD = math.sqrt(math.pi / 2)  # mean absolute deviation → standard deviation (normal data)
-_MIN_PAIRS = 30  # pairs of second differences W days apart needed to tell
+_MIN_PAIRS = 30  # pairs of changes needed to tell
+_OWN_DAYS_CHANGES = 0.25  # midway between white noise (−½) and a window (0)
+_OWN_DAYS_BENDS = 0.6  # between white noise (−⅔) and a window (−½), nearer white noise
 _ECHO_CORRELATION = 0.25  # midway between a window (−½) and a series of its own days (0); 3 sd of either at 140 pairs
 
 
 def moves_like_window(history: np.ndarray, daily_fit: dict, window_days: int) -> np.ndarray:
     """Per row, whether the day of a KPI with a window of several days is judged as its window (else by the daily
-    model, whose fit is given). It is when, on the row's own history:
+    model, whose fit is given): the catalog's word holds unless the row's own history moves day by day, as white
+    noise around a curve does, and the daily model does not err heavy-tailed on it. Day by day means either
 
-    * the daily model's replay errors are heavy-tailed: more than ``_WINDOW_TAILS`` beyond 4 robust sd, where
-      normal noise gives 0.006 % and a series of its own days with a few anomalies 1–4 % (a window's one-day changes
-      are mostly nothing and sometimes a campaign or a deal entering or leaving it); or
-    * what enters leaves ``W`` days later: the second differences ``W`` days apart are correlated below
-      ``−_ECHO_CORRELATION`` (−½ for independent days in a window; 0 for white noise around any smooth curve, whose
-      second differences are its noise); or
-    * there is too little history to tell (the catalog's word holds).
+    * its one-day changes alternate (lag-1 correlation below ``−_OWN_DAYS_CHANGES``: −½ for white noise, about 0
+      for a window, whose one-day change is what entered less what left), or
+    * its second differences do, strongly (below ``−_OWN_DAYS_BENDS``: −⅔ for white noise, whatever the curve
+      under it; −½ for a window), for a curve whose own bends dominate its one-day changes.
 
-    So a series handed to ``pmkpi detect`` as a window KPI that moves day by day stays with the daily model."""
+    Heavy-tailed replay errors (:func:`errs_heavy_tailed`) or second differences ``W`` days apart that echo each
+    other (what enters leaves ``W`` days later: below ``−_ECHO_CORRELATION``) always mean the window model. So a
+    series handed to ``pmkpi detect`` as a window KPI that moves day by day stays with the daily model."""
     if window_days < 2:
         return np.zeros(len(history), dtype=bool)
-    correlation, pairs = lag_correlation(np.diff(history, n=2, axis=1), window_days)
-    echoing = (pairs >= _MIN_PAIRS) & (correlation < -_ECHO_CORRELATION)
-    return errs_heavy_tailed(daily_fit) | echoing
+    bends = np.diff(history, n=2, axis=1)
+    changes_lag1, pairs = lag_correlation(np.diff(history, axis=1), 1)
+    bends_lag1, _ = lag_correlation(bends, 1)
+    own_days = (pairs >= _MIN_PAIRS) & ((changes_lag1 < -_OWN_DAYS_CHANGES) | (bends_lag1 < -_OWN_DAYS_BENDS))
+    echo, echo_pairs = lag_correlation(bends, window_days)
+    echoing = (echo_pairs >= _MIN_PAIRS) & (echo < -_ECHO_CORRELATION)
+    return ~own_days | errs_heavy_tailed(daily_fit) | echoing
 
 
 def errs_heavy_tailed(daily_fit: dict) -> np.ndarray:
