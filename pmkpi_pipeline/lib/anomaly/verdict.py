@@ -146,9 +146,9 @@ def _not_judged_reason(i: int, fit: dict, params: AnomalyParams, window: int) ->
         lacking.append(f"{size} of the {MIN_WINDOWS} earlier windows needed")
     seen, needed = int(fit["noise_seen"][i]), int(fit["noise_needed"][i])
     if seen < needed:
-        lacking.append(f"{seen} of the {needed} distinct comparisons its noise needs")
-    return (f"insufficient history: a {window}-day window KPI is judged against earlier {window}-day windows "
-            f"sharing none of its days; {' and '.join(lacking)}")
+        lacking.append(f"{seen} of the {needed} comparisons its noise needs")
+    return (f"insufficient history: judged against earlier {window}-day windows sharing none of its days, it has "
+            f"{' and '.join(lacking)}")
 
 
 def _stock_note(i: int, fit: dict, params: AnomalyParams) -> str:
