@@ -66,7 +66,9 @@ def sustained(steady: np.ndarray, model: Level, process: np.ndarray, sampling: n
     # A change adopted while the series keeps moving (a bending curve) is carried to today by its own clear slope.
     columns = np.where(np.isnan(tail), np.nan, np.arange(h) - h)
     centred = columns - np.nanmean(columns, axis=1)[:, None]
-    drift = theil_sen(tail)
+    drift = np.zeros(n)  # only an adopted change carries its slope (the O(h²) slopes only where needed)
+    if adopted.any():
+        drift[adopted] = theil_sen(tail[adopted])
     reach = -np.nanmean(columns, axis=1)
     drift_var = THEIL_SEN_VAR * one / np.maximum(np.nansum(centred**2, axis=1), 1e-300)
     moving = adopted & (drift**2 > _DRIFT_SIGNIFICANCE**2 * drift_var)
