@@ -24,6 +24,7 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, fields
 from datetime import date
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 
@@ -62,6 +63,8 @@ GA4_SWITCHES = {
     "ga4_withheld": "{min_users}: rows of fewer users are withheld (thresholding), the report flagged",
     "ga4_api_disabled": "the Cloud project number whose Data API is disabled (403 SERVICE_DISABLED)",
     "ga4_require_auth": "true: every Data API call needs an access token the sandbox issued or accepts",
+    "ga4_time_zone": "a time zone name the property reports instead of the company's (Google spells zones its own "
+                     "way: Etc/UTC, Asia/Calcutta, US/Pacific)",
 }
 """The GA4 data and sign-in switches of :meth:`FaultPlan.configure`, and what each does."""
 
@@ -295,6 +298,9 @@ def _ga4_switches(config: dict) -> dict[str, object]:
                                    "fold_date": bool(found["ga4_other_rows"].get("fold_date", False))}
     if found.get("ga4_withheld"):
         found["ga4_withheld"] = {"min_users": int(found["ga4_withheld"].get("min_users", 1))}
+    if found.get("ga4_time_zone"):
+        found["ga4_time_zone"] = str(found["ga4_time_zone"])
+        ZoneInfo(found["ga4_time_zone"])  # an unknown zone is an error here, not in a report
     if found.get("ga4_api_disabled") is True:
         found["ga4_api_disabled"] = "123456789012"
     if found.get("ga4_api_disabled"):

@@ -319,7 +319,8 @@ class Ga4Service(Service):
                       for name in query.aggregations}
         return Report(
             query=query, page=page, row_count=len(table),
-            metadata={"currencyCode": self.currency, "timeZone": self.timezone, **flags},
+            metadata={"currencyCode": self.currency, "timeZone": switches.get("ga4_time_zone") or self.timezone,
+                      **flags},
             property_quota=self._quota(tokens, thresholded) if query.return_property_quota else None,
             aggregates=aggregates,
         )

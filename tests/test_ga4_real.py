@@ -193,6 +193,22 @@ def test_other_and_withheld_rows_are_flagged_and_a_foreign_time_zone_blocks_stag
     assert dict(undated).keys() == {"events", "pages"}  # more than 2 rows a day left after thresholding
 
 
+@pytest.mark.parametrize(("spelling", "ours"), [("Etc/UTC", "UTC"), ("Asia/Calcutta", "Asia/Kolkata")])
+def test_a_zone_google_spells_its_own_way_is_the_pipelines_zone(sandbox, plan, run_pipeline, spelling, ours):
+    """The property reports an alias of PMKPI_TIMEZONE (a held-out backfill's property said Etc/UTC for UTC and
+    every day failed as a blocking ERROR): the days land and stage; a real difference stays an ERROR (above)."""
+    from pmkpi_pipeline.lib.settings import RunSettings
+
+    plan.configure({"ga4_time_zone": spelling})
+    result = run_pipeline(RANGE[0], RANGE[0], selection=WEB, raise_on_error=False,
+                          resources={"settings": RunSettings(timezone=ours)})
+    quality = next(e for e in result.get_asset_check_evaluations() if e.check_name == "ga4_data_quality")
+    assert "time zone" not in quality.description.replace("time zone matches", ""), quality.description
+    assert quality.severity.value == "WARN"
+    landed = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert {"raw_ga4", "stg_ga4"} <= landed
+
+
 def _response(rows):
     """A runReport page (date, pagePath; two metrics) as the client's protobuf message."""
     from google.analytics.data_v1beta.types import RunReportResponse

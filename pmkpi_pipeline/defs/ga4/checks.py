@@ -3,7 +3,8 @@
 - ``rows_every_day``: a day no pull covered is an ERROR that blocks staging (the refresh missed it); a
   day GA4 had no rows for is a WARN that says why (``stg_ga4_days``: no traffic, a tracking outage, or
   before the property collected data) and does not block the rest of the range.
-- ``ga4_data_quality``: the property's time zone differing from ``PMKPI_TIMEZONE`` is an ERROR that
+- ``ga4_data_quality``: the property's time zone differing from ``PMKPI_TIMEZONE`` (as a zone: other UTC
+  offsets on some hour of the range; ``Etc/UTC`` is ``UTC``, :mod:`...lib.time_zones`) is an ERROR that
   names both zones and blocks staging (GA4's ``date`` is a day in the property's zone, so every day
   would be shifted); thresholding, rows folded into ``(other)`` (dated ones, and rows dated
   ``(other)``), rows withheld from a breakdown (the channels' sessions or the pages' views short of the
@@ -15,6 +16,7 @@ from collections.abc import Iterable
 from dagster import AssetCheckExecutionContext, AssetCheckSeverity, AssetKey, MetadataValue, asset_check
 
 from ...lib.settings import RunSettings
+from ...lib.time_zones import same_zone
 from ...lib.warehouse import WarehouseResource, daily_row_counts, ensure_table
 from ..common.metadata import row_count_metadata
 from ..common.own_work import timed_body
@@ -108,7 +110,7 @@ def ga4_data_quality(context: AssetCheckExecutionContext, warehouse: WarehouseRe
             problems[day].append(text)
     verdicts = []
     for day, found in problems.items():
-        wrong = sorted(zone for zone in zones[day] if zone and zone != settings.timezone)
+        wrong = sorted(zone for zone in zones[day] if zone and not same_zone(zone, settings.timezone, start, end))
         if wrong:
             text = (f"GA4 property time zone {', '.join(wrong)} ≠ PMKPI_TIMEZONE {settings.timezone}: GA4 dates "
                     f"are days in the property's zone, so {day} is not the pipeline's {day}; set PMKPI_TIMEZONE="
