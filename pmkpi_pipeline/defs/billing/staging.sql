@@ -1,5 +1,6 @@
 -- Billing staging views: local dates in {timezone} (timestamps without a zone are UTC) and money in the
--- reporting currency (cents / 100 x the rate of its currency in stg_fx_rates).
+-- reporting currency (cents / 100 x the rate of its currency in stg_fx_rates; currency codes in any case, as
+-- Stripe writes them in lower case, and a row without one in the reporting currency, as the currency audit reads them).
 -- Placeholders filled in when the views are (re)created: {timezone} (PMKPI_TIMEZONE) and
 -- {reporting_currency} (PMKPI_REPORTING_CURRENCY).
 
@@ -13,30 +14,32 @@ CREATE OR REPLACE VIEW stg_subscriptions AS
 SELECT s.id AS subscription_id, s.customer_id, s.plan_id, s.quantity, s.status,
        CAST(timezone('{timezone}', s.started_at AT TIME ZONE 'UTC') AS DATE) AS started_date,
        CAST(timezone('{timezone}', s.ended_at AT TIME ZONE 'UTC') AS DATE) AS ended_date,
-       p.billing_interval, p.currency,
+       p.billing_interval, COALESCE(NULLIF(upper(p.currency), ''), '{reporting_currency}') AS currency,
        p.amount_cents / 100.0 * fx.rate
          / CASE p.billing_interval WHEN 'month' THEN 1 WHEN 'quarter' THEN 3
                                  WHEN 'year' THEN 12 END
          * s.quantity AS mrr_amount
 FROM raw_billing_subscriptions s
 JOIN raw_billing_plans p ON p.id = s.plan_id
-LEFT JOIN stg_fx_rates fx ON fx.currency = p.currency;
+LEFT JOIN stg_fx_rates fx ON fx.currency = COALESCE(NULLIF(upper(p.currency), ''), '{reporting_currency}');
 
 CREATE OR REPLACE VIEW stg_invoices AS
 SELECT i.id AS invoice_id, i.customer_id, i.subscription_id, i.status,
        CAST(timezone('{timezone}', i.issued_at AT TIME ZONE 'UTC') AS DATE) AS issued_date,
        CAST(timezone('{timezone}', i.paid_at AT TIME ZONE 'UTC') AS DATE) AS paid_date,
-       i.amount_cents / 100.0 * fx.rate AS amount, i.currency
+       i.amount_cents / 100.0 * fx.rate AS amount,
+       COALESCE(NULLIF(upper(i.currency), ''), '{reporting_currency}') AS currency
 FROM raw_billing_invoices i
-LEFT JOIN stg_fx_rates fx ON fx.currency = i.currency;
+LEFT JOIN stg_fx_rates fx ON fx.currency = COALESCE(NULLIF(upper(i.currency), ''), '{reporting_currency}');
 
 CREATE OR REPLACE VIEW stg_refunds AS
 SELECT r.id AS refund_id, r.invoice_id, i.customer_id,
        CAST(timezone('{timezone}', r.created_at AT TIME ZONE 'UTC') AS DATE) AS created_date,
-       r.amount_cents / 100.0 * fx.rate AS amount, i.currency
+       r.amount_cents / 100.0 * fx.rate AS amount,
+       COALESCE(NULLIF(upper(i.currency), ''), '{reporting_currency}') AS currency
 FROM raw_billing_refunds r
 JOIN raw_billing_invoices i ON i.id = r.invoice_id
-LEFT JOIN stg_fx_rates fx ON fx.currency = i.currency;
+LEFT JOIN stg_fx_rates fx ON fx.currency = COALESCE(NULLIF(upper(i.currency), ''), '{reporting_currency}');
 
 CREATE OR REPLACE VIEW stg_survey_responses AS
 SELECT id AS response_id, customer_id, survey, score, date AS responded_date
