@@ -356,6 +356,36 @@ def test_bad_billing_database(url, expect, run_raw, tmp_path):
     assert "hunter2-pw" not in outcome.error + "\n".join(outcome.logs)
 
 
+def _unconstrained(table: str) -> str:
+    """SQL rebuilding a table of the demo's SQLite billing database without its constraints (the key, the checks),
+    as a source that does not declare them would hold it."""
+    return f"CREATE TABLE _copy AS SELECT * FROM {table}; DROP TABLE {table}; ALTER TABLE _copy RENAME TO {table};"
+
+
+@pytest.mark.parametrize("sql, expect", [
+    ("UPDATE refunds SET invoice_id = 999999 WHERE id = (SELECT min(id) FROM refunds);",
+     "billing table refunds column invoice_id: must name a row of invoices; 1 row(s) break it, first: id "),
+    ("UPDATE subscriptions SET plan_id = 424242 WHERE id IN (SELECT id FROM subscriptions ORDER BY id LIMIT 2);",
+     "billing table subscriptions column plan_id: must name a row of plans; 2 row(s) break it, first: id 1 "
+     "(plan_id 424242)"),
+    (_unconstrained("customers") + "UPDATE customers SET id = 1 WHERE id = 2;",
+     "billing table customers column id: ids must be unique; 1 row(s) break it, first: id 1 (2 rows)"),
+    (_unconstrained("plans") + "UPDATE plans SET billing_interval = 'fortnight' WHERE id = 1;",
+     "billing table plans column billing_interval: must be one of month, quarter, year; 1 row(s) break it, first: "
+     "id 1 (billing_interval 'fortnight')"),
+    (_unconstrained("invoices") + "UPDATE invoices SET issued_at = NULL WHERE id = 3;",
+     "billing table invoices column issued_at: a value is required; 1 row(s) break it, first: id 3"),
+], ids=["refund_without_invoice", "subscription_without_plan", "duplicate_customer_id", "unknown_interval",
+        "invoice_without_issue_time"])
+def test_billing_rows_that_break_a_rule_land_nothing(sql, expect, run_raw, tmp_path):
+    """Validation before anything lands: one error naming the table, column, rule and first rows; the warehouse
+    keeps what it had (the landing transaction rolls back)."""
+    from pmkpi_pipeline.defs.billing.resource import BillingDatabase
+
+    outcome = run_raw(["raw_billing"], {"billing": BillingDatabase(url=_billing_copy(tmp_path, sql))})
+    assert_untouched(outcome, expect, "Nothing was landed.")
+
+
 def _edit_line(number: int, old: str, new: str) -> Callable[[list[str]], list[str]]:
     def edit(lines: list[str]) -> list[str]:
         assert old in lines[number - 1]

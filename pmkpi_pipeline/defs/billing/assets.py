@@ -26,6 +26,7 @@ from .tables import (
     BILLING_SUBSCRIPTIONS,
     BILLING_SURVEY_RESPONSES,
 )
+from .validation import validate_billing
 
 STATE_TABLES = {
     "customers": (BILLING_CUSTOMERS, ("created_at", "activated_at")),
@@ -81,6 +82,7 @@ def raw_billing(context: AssetExecutionContext, billing: BillingDatabase, wareho
                                  {"lo": lo, "hi": hi})
             counts[schema.name] = land(wcon, schema, window, select)
             context.log.info(f"raw_billing: read {counts[schema.name]} {logical} rows for {start}..{end}")
+        validate_billing(wcon, start, end)  # a broken rule rolls the transaction back: nothing lands
         add_daily_row_counts(context, wcon, [schema for schema, _ in EVENT_TABLES.values()], start, end)
     context.log.info(f"raw_billing {start}..{end}: landed {counts}")
     return MaterializeResult(metadata={
