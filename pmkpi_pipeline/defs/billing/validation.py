@@ -7,7 +7,8 @@ offending rows, and the transaction rolls back: nothing lands, the warehouse kee
 - **ids unique** in every table;
 - **required values present**: what a KPI needs to place a row (ids, the timestamps that date it, amounts);
 - **enumerations valid**: ``plans.billing_interval`` (month, quarter, year), ``survey_responses.survey`` (nps,
-  csat), ``invoices.status`` and ``subscriptions.status`` (Stripe's statuses, in any case);
+  csat), ``invoices.status`` and ``subscriptions.status`` (Stripe's statuses and other billing systems' common
+  words, in any case);
 - **references resolvable**: a subscription's customer and plan, an invoice's customer, a refund's invoice.
 """
 
@@ -21,9 +22,12 @@ from .resource import BillingError
 FIRST = 5  # offending rows named in the error
 INTERVALS = ("month", "quarter", "year")
 SURVEYS = ("nps", "csat")
-INVOICE_STATUSES = ("draft", "open", "paid", "uncollectible", "void", "deleted")
-SUBSCRIPTION_STATUSES = ("active", "trialing", "past_due", "unpaid", "paused", "canceled", "cancelled", "ended",
-                         "incomplete", "incomplete_expired")
+# Stripe's statuses and the common words of other billing systems: a value outside them is a typo or a column
+# mapped wrongly, not a status (only 'paid' counts as revenue; a subscription is active by its dates).
+INVOICE_STATUSES = ("draft", "open", "paid", "uncollectible", "void", "deleted", "pending", "failed", "refunded",
+                    "partially_paid", "overdue", "unpaid", "canceled", "cancelled", "written_off")
+SUBSCRIPTION_STATUSES = ("active", "trialing", "trial", "past_due", "unpaid", "paused", "canceled", "cancelled",
+                         "ended", "expired", "inactive", "suspended", "pending", "incomplete", "incomplete_expired")
 REQUIRED = {
     "customers": ("id", "created_at"),
     "plans": ("id", "billing_interval", "amount_cents"),
