@@ -26,6 +26,16 @@ DEMO_TARGETS = Path(__file__).parent / "demo_targets.yaml"
 """The demo team's goals: the demo's PMKPI_TARGETS_FILE unless one is set."""
 
 
+def package_version() -> str:
+    """The installed ``pmkpi_pipeline`` distribution's version (``pyproject.toml``'s)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pmkpi_pipeline")
+    except PackageNotFoundError:  # run from a source tree that was not installed
+        return "unknown (not installed)"
+
+
 def _say(message: str) -> None:
     print(message, flush=True)
 
@@ -328,6 +338,8 @@ def cmd_detect(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``pmkpi`` command."""
     parser = argparse.ArgumentParser(prog="pmkpi", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"pmkpi {package_version()}",
+                        help="print the installed pmkpi_pipeline version (CHANGELOG.md says what each one changed)")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="generate the demo company, backfill it on the sandbox, print KPIs")
     demo.add_argument("--verbose", action="store_true", help="show Dagster's own INFO logs")

@@ -41,3 +41,17 @@ def test_bad_setting_is_a_clear_error(monkeypatch, capsys):
     monkeypatch.setenv("PMKPI_TIMEZONE", "Nowhere/Land")
     assert cli.main(["report", "2025-03-31"]) == 2
     assert "PMKPI_TIMEZONE" in capsys.readouterr().err
+
+
+def test_version_is_the_projects_and_the_changelog_says_what_it_changed(capsys):
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    declared = tomllib.loads((root / "pyproject.toml").read_text())["project"]["version"]
+    with pytest.raises(SystemExit) as done:
+        cli.main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.strip() == f"pmkpi {declared}"
+    assert f"\n## {declared}" in (root / "CHANGELOG.md").read_text()
+    assert "Apache License" in (root / "LICENSE").read_text()[:200]
