@@ -85,16 +85,16 @@ def fit_daily(windows: dict, today: dict, params: AnomalyParams, ratio_kind: str
     # of its count (a continuity correction of half a count). A fall keeps its full size: a symmetric correction
     # cost the benchmarks' small-count drops recall and saved no false alarm (all were rises).
     half = np.where(linear_counts[:, 0], 0.5, 0.0)
-    score = t_as_normal(nearer((scale.forward(today["value"]) - center), half) / total, dof)
+    observed = scale.forward(today["value"])
+    score = t_as_normal(nearer(observed - center, half) / total, dof)
     # After an isolated spike, the level without it is where today may be normal too: the return is no drop.
     plain = level == model.predicted[:, -1]  # no change kept or adopted
     clean_center = np.where(plain, model.clean_today, np.nan) + profile[:, 0]
-    clean = t_as_normal(nearer(scale.forward(today["value"]) - clean_center, half) / total, dof)
+    clean = t_as_normal(nearer(observed - clean_center, half) / total, dof)
     use_clean = np.abs(clean) < np.abs(score)  # NaN (no spike) keeps the score
     center, score = np.where(use_clean, clean_center, center), np.where(use_clean, clean, score)
     expected = scale.backward(center)
-    back = t_as_normal(nearer(scale.forward(today["value"]) - change.pop("earlier") - profile[:, 0], half) / total,
-                        dof)
+    back = t_as_normal(nearer(observed - change.pop("earlier") - profile[:, 0], half) / total, dof)
     score = np.where(np.abs(back) < np.abs(score), back, score)  # NaN (no adopted dip) keeps the score
     reach = normal_as_t(params.sensitivity, dof) * total + half
     # The range shown is clipped to the values the KPI can take (the verdict is unaffected).
@@ -108,7 +108,7 @@ def fit_daily(windows: dict, today: dict, params: AnomalyParams, ratio_kind: str
         "model": "daily",
         # What a return after a flagged run is judged with (shifts.repeats): today on the model's scale, today's
         # weekday effect, the de-seasonalised level today was judged against, and the score's scale.
-        "work_value": scale.forward(today["value"]), "profile_today": profile[:, 0], "base": center - profile[:, 0],
+        "work_value": observed, "profile_today": profile[:, 0], "base": center - profile[:, 0],
         "total": total, "dof": dof, "half": half,
         "tails": np.nan_to_num(tails),
         "errors_seen": (~np.isnan(errors)).sum(axis=1),

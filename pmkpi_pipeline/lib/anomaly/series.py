@@ -25,9 +25,9 @@ def assess_series(
 
     ``series`` has columns ``date``, ``value`` (NaN = not computable) and optionally
     ``numerator`` and ``denominator`` (NaN when the KPI is not a ratio), one row per date in
-    any order. Missing dates and NaN values in the history are skipped. A day whose history moves as
-    ``params.window_days``' trailing window does is judged by the window model (:mod:`.window`), any other
-    by the daily model (:mod:`.daily`).
+    any order. Missing dates and NaN values in the history are skipped. A day of a trailing-window KPI whose history
+    moves as its window does is judged by the window model (:mod:`.window`), a day of a point-in-time KPI that moves
+    as a stock by the stock model (:mod:`.stock`), any other by the daily model (:mod:`.daily`).
     """
     frame = _prepare(series)
     # A verdict depends on the flags of the days before it: an echo of a flagged day still in a window, a run already

@@ -57,7 +57,7 @@ def _significant(x: float | None) -> float | None:
 
 
 def verdict_of(i: int, day: date, fit: dict, params: AnomalyParams) -> Verdict:
-    """The verdict for row ``i`` of a fit (the daily or the window model's), with its readable rule and kind.
+    """The verdict for row ``i`` of a fit (the daily, window or stock model's), with its readable rule and kind.
 
     A day the model cannot judge (no value, too little history, a score it could not compute) is
     ``not_judged`` with the reason as its rule: it never reads as a pass.

@@ -5,22 +5,22 @@ day-to-day changes are 0 and the series jumps when a campaign, an annual invoice
 window. Noise estimated from one-day changes collapses there, and every campaign would be "significant". So a day
 of such a series is judged against the windows before it that share none of its days:
 
-* **noise** — the changes over ``W`` days (each between two windows that share no day), less their median (the
-  trend), standardised by each value's sampling noise: their robust variance is the dispersion ``φ``
-  (quasi-likelihood: an e-mail rate varies by campaign far more than binomial noise at thousands of recipients
-  says, ROMI with a few large deals). ``φ`` is at least 1: sampling noise is the floor. A value that is not a
-  ratio has a sampling variance of 1, so ``φ`` is then its own variance.
+* **noise** — the changes over ``W`` days (each between two windows that share no day), standardised by each
+  value's sampling noise: their spread is the dispersion ``φ`` (quasi-likelihood: an e-mail rate varies by campaign
+  far more than binomial noise at thousands of recipients says, ROMI with a few large deals). ``φ`` is at least 1:
+  sampling noise is the floor. A value that is not a ratio has a sampling variance of 1, so ``φ`` is then its own
+  variance. A change repeated while nothing enters or leaves counts once; with few distinct changes (campaigns
+  weeks apart), the distinct window values give the spread instead (:func:`_dispersion`).
 * **expected value** — the robust (Huber) mean of the values ``W``, ``2W``, … days before (up to
-  ``MAX_WINDOWS`` of them), each moved by the trend over its distance where the trend (the median change over
-  ``W`` days) is clearly not 0.
+  ``MAX_WINDOWS`` of them), each moved by the trend over its distance where every day adds to the window and the
+  trend (the median change over ``W`` days) is clearly not 0.
 * **score** — today's deviation in the standard deviation of today's value (``φ`` × its sampling variance at
   today's denominator, so a window holding one small campaign is wider) and of the expected value's error,
   studentised with the degrees of freedom of the independent changes the dispersion rests on.
 * **echo** — while a flagged day is still inside the window, a value between the normal range and that day's
   deviation (the window still holds what was flagged) is not flagged again; a move beyond it, or the other way, is.
 
-Too few earlier windows (``MIN_WINDOWS``) or changes (``MIN_CHANGE_WINDOWS`` windows' worth) leave the day not
-judged, with the reason.
+Too few earlier windows (``MIN_WINDOWS``) or comparisons for the noise leave the day not judged, with the reason.
 """
 
 from __future__ import annotations
@@ -132,8 +132,6 @@ def fit_window(windows: dict, today: dict, params: AnomalyParams, ratio_kind: st
         "run": np.zeros(n, dtype=int),
         "held": np.zeros(n, dtype=bool),
         "shifted": np.zeros(n, dtype=int),
-        "sampling": np.where(dispersion <= 1.0 + 1e-9, "ratio", ""),
-        "denominator": today["denominator"],
         "dispersion": dispersion,
         "window": np.full(n, w),
     }
@@ -143,13 +141,13 @@ def _dispersion(history: np.ndarray, changes: np.ndarray, sampling: np.ndarray, 
     """Per row, the dispersion ``φ`` of the window's value beyond sampling noise, its degrees of freedom, and how many
     comparisons it rests on against how many it needs.
 
-    Where most days add something to the window (daily invoices), from the W-day changes (``changes``, less the
-    trend): consecutive ones share all but one of their days, so one independent change per ``W``, and
-    ``MIN_CHANGE_WINDOWS × W`` of them are needed. Where most days change nothing (a few campaigns a window), a
-    change repeats until a campaign enters or leaves: each run of one value is one comparison, counted once, and
-    neighbouring runs share a campaign, so half of them count; with fewer than ``_MIN_RUNS`` runs (campaigns weeks
-    apart, a young series), from the distinct values themselves around their median (each one set of campaigns),
-    ``_MIN_DISTINCT`` of them needed.
+    Where most days add something to the window (daily invoices), from the W-day changes (``changes``; the spread
+    is blind to their median, the trend): consecutive ones share all but one of their days, so one independent
+    change per ``W``, and ``MIN_CHANGE_WINDOWS × W`` of them are needed. Where most days change nothing (a few
+    campaigns a window), a change repeats until a campaign enters or leaves: each run of one value is one
+    comparison, counted once, and neighbouring runs share a campaign, so half of them count; with fewer than
+    ``_MIN_RUNS`` runs (campaigns weeks apart, a young series), from the distinct values themselves around their
+    median (each one set of campaigns), ``_MIN_DISTINCT`` of them needed.
     """
     steps = history[:, 1:] - history[:, :-1]
     still = (steps == 0).sum(axis=1) > (~np.isnan(steps)).sum(axis=1) / 2
