@@ -43,6 +43,9 @@ _MIN_ERRORS = 28  # replay errors needed to tell
 _MIN_RUNS = 8  # distinct W-day changes a window that mostly stands still needs for its dispersion
 _MIN_DISTINCT = 6  # else distinct values (sets of campaigns)
 _FEW = 20  # comparisons from which their spread is estimated robustly
+# Neighbouring runs share a campaign (their changes correlate by about −½): a variance estimated from n of them has
+# about n / (1 + 2 × ½²) = n / 1.5 degrees of freedom.
+_RUNS_PER_DOF = 1.5
 _MEAN_ABS_TO_SD = math.sqrt(math.pi / 2)  # mean absolute deviation → standard deviation (normal data)
 _MIN_PAIRS = 30  # pairs of changes needed to tell
 _OWN_DAYS_CHANGES = 0.25  # midway between white noise (−½) and a window (0)
@@ -162,7 +165,7 @@ def _dispersion(history: np.ndarray, changes: np.ndarray, sampling: np.ndarray, 
     dispersion = np.where(use_values, _spread(distinct), _spread(runs))
     return {
         "dispersion": np.maximum(np.nan_to_num(dispersion) ** 2, 1.0),
-        "dof": np.where(use_values, distinct_count - 1, np.where(still, run_count / 2, seen / w)),
+        "dof": np.where(use_values, distinct_count - 1, np.where(still, run_count / _RUNS_PER_DOF, seen / w)),
         "seen": np.where(use_values, distinct_count, np.where(still, run_count, seen)),
         "needed": np.where(use_values, _MIN_DISTINCT, np.where(still, _MIN_RUNS, MIN_CHANGE_WINDOWS * w)),
         "still": still,
